@@ -1,0 +1,52 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "SwiftVirt",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "swiftvirt", targets: ["swiftvirt"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+    ],
+    targets: [
+        // The only C: linux/kvm.h structs, ioctl request numbers and a non-variadic ioctl.
+        .target(name: "CKVM"),
+        // Typed /dev/kvm API: Hypervisor, VirtualMachine, VCPU. The only place issuing KVM ioctls.
+        .target(
+            name: "KVM",
+            dependencies: ["CKVM", .product(name: "SystemPackage", package: "swift-system")]),
+        // Guest RAM: mmap'd regions, bounds- and overflow-checked access.
+        .target(name: "GuestMemory", dependencies: ["CKVM"]),
+        // Boot protocols, boot-time tables and CPUID: pure builders over guest memory.
+        .target(name: "X86Boot", dependencies: ["GuestMemory"]),
+        // Completes instructions a software KVM gives up on; converts the broken syscall entry.
+        .target(name: "X86Emulation", dependencies: ["KVM", "GuestMemory"]),
+        // Bus and legacy devices (UART, i8042, ACPI power): state machines with injected effects.
+        .target(name: "Devices"),
+        // Machine builder, vCPU threads, run loop, console.
+        .target(
+            name: "VMM",
+            dependencies: [
+                "KVM", "GuestMemory", "X86Boot", "X86Emulation", "Devices",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]),
+        .executableTarget(
+            name: "swiftvirt",
+            dependencies: [
+                "VMM",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory"]),
+        .testTarget(name: "X86BootTests", dependencies: ["X86Boot", "GuestMemory"]),
+        .testTarget(name: "DevicesTests", dependencies: ["Devices"]),
+        .testTarget(name: "X86EmulationTests", dependencies: ["X86Emulation", "KVM", "GuestMemory"]),
+        .testTarget(name: "KVMTests", dependencies: ["KVM", "GuestMemory", "X86Emulation", "VMM"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["VMM"]),
+    ]
+)
