@@ -219,6 +219,13 @@ public struct Translation: Equatable, Sendable {
     public var valid: Bool
     public var writeable: Bool
     public var usermode: Bool
+
+    public init(physicalAddress: UInt64, valid: Bool, writeable: Bool, usermode: Bool) {
+        self.physicalAddress = physicalAddress
+        self.valid = valid
+        self.writeable = writeable
+        self.usermode = usermode
+    }
 }
 
 /// A vCPU's run state (KVM_GET/SET_MP_STATE).
