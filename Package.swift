@@ -22,7 +22,7 @@ let package = Package(
         // Guest RAM: mmap'd regions, bounds- and overflow-checked access.
         .target(name: "GuestMemory", dependencies: ["CKVM"]),
         // Boot protocols, boot-time tables and CPUID: pure builders over guest memory.
-        .target(name: "X86Boot", dependencies: ["GuestMemory"]),
+        .target(name: "X86Boot", dependencies: ["KVM", "GuestMemory"]),
         // Completes instructions a software KVM gives up on; converts the broken syscall entry.
         .target(name: "X86Emulation", dependencies: ["KVM", "GuestMemory"]),
         // Bus and legacy devices (UART, i8042, ACPI power): state machines with injected effects.
@@ -43,10 +43,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory"]),
-        .testTarget(name: "X86BootTests", dependencies: ["X86Boot", "GuestMemory"]),
+        .testTarget(name: "X86BootTests", dependencies: ["X86Boot", "KVM", "GuestMemory"]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices"]),
         .testTarget(name: "X86EmulationTests", dependencies: ["X86Emulation", "KVM", "GuestMemory"]),
-        .testTarget(name: "KVMTests", dependencies: ["KVM", "GuestMemory", "X86Emulation", "VMM"]),
+        .testTarget(name: "KVMTests", dependencies: ["KVM", "GuestMemory", "X86Emulation", "VMM", "Devices"]),
         .testTarget(name: "IntegrationTests", dependencies: ["VMM"]),
     ]
 )

@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <stdint.h>
 #include <stddef.h>
+#include <sys/prctl.h>
 
 static inline int ckvm_ioctl(int fd, unsigned long request, void *argument) {
     return ioctl(fd, request, argument);
@@ -81,6 +82,11 @@ static inline size_t ckvm_msrs_size(uint32_t entries) {
 }
 static inline size_t ckvm_msr_list_size(uint32_t entries) {
     return sizeof(struct kvm_msr_list) + entries * sizeof(uint32_t);
+}
+
+// Names the calling thread (shown by ps/top); prctl is variadic, so Swift cannot call it directly.
+static inline void ckvm_set_thread_name(const char *name) {
+    prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
 }
 
 #endif

@@ -1,0 +1,270 @@
+import Devices
+import GuestMemory
+import KVM
+import Logging
+import X86Boot
+import X86Emulation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A virtual machine built from a `MachineConfig`: guest memory, the KVM VM and its vCPUs, the device
+/// buses, and the loaded guest. Built paused; `start()` launches one thread per vCPU.
+public final class Machine: @unchecked Sendable {
+    public let config: MachineConfig
+    public let host: HostProfile
+    public let memory: GuestMemory
+    public let vm: VirtualMachine
+    public let vcpus: [VCPU]
+    public let serial: Serial16550
+    /// The kernel command line actually given to the guest (the user's plus the host's additions).
+    public let commandLine: String?
+    public var statistics: MachineStatistics { core.statistics }
+
+    let core: MachineCore
+    private var threads: [HostThread] = []
+    private var consoleInput: ConsoleInput?
+
+    /// Legacy ISA interrupt of the first serial port.
+    static let serialIRQ: UInt32 = 4
+    static let serialPort: UInt64 = 0x3F8
+    /// Where KVM may put its VMX TSS and identity-map page: just below the BIOS area at 4 GiB.
+    static let tssAddress: UInt64 = 0xFFFB_D000
+    static let identityMapAddress: UInt64 = 0xFFFB_C000
+    static let msrLSTAR: UInt32 = 0xC000_0082
+
+    /// Builds the machine in the boot sequence's order; a failure tears down what was built (every
+    /// resource is owned by an object released on the way out).
+    public init(config: MachineConfig, logger: Logger = Logger(label: "swiftvirt")) throws {
+        try config.validate()
+        self.config = config
+        let host = config.host ?? HostProfile.detect()
+        self.host = host
+
+        let bootImage = try Self.readBootFiles(config.boot)
+        let memory = try step("allocating guest memory") { try GuestMemory(size: config.memorySize) }
+        let hypervisor = try step("opening /dev/kvm") { try Hypervisor() }
+        let vm = try step("creating the VM") { try hypervisor.createVirtualMachine() }
+        try step("setting up the VM") { try Self.configureVM(vm, memory: memory, config: config, host: host) }
+
+        let serialLine = SerialInterruptLine(vm: vm, irq: Self.serialIRQ, enabled: config.inKernelIrqchip)
+        let serial = Serial16550(
+            interruptLine: { level in serialLine.set(level) },
+            output: Self.consoleOutput(config.console))
+        let lifecycle = MachineLifecycle()
+        let (pioBus, mmioBus) = try step("wiring devices") {
+            try Self.buildBuses(config: config, serial: serial, lifecycle: lifecycle)
+        }
+        let vcpus = try step("creating vCPUs") {
+            try Self.createVCPUs(vm: vm, hypervisor: hypervisor, config: config, host: host)
+        }
+        commandLine = try step("loading the guest") {
+            try Self.loadGuest(bootImage, config: config, host: host, memory: memory, vcpus: vcpus)
+        }
+        self.memory = memory
+        self.vm = vm
+        self.serial = serial
+        self.vcpus = vcpus
+        core = MachineCore(
+            vm: vm, memory: memory, pioBus: pioBus, mmioBus: mmioBus, host: host,
+            syscallConverter: host.convertsSyscalls ? SyscallConverter() : nil, lifecycle: lifecycle,
+            logger: logger)
+    }
+
+    deinit {
+        consoleInput?.stop()
+    }
+
+    // MARK: Build steps
+
+    /// Kernel and initrd bytes, read before anything is allocated so a bad path fails fast.
+    enum BootImage {
+        case linux(kernel: [UInt8], initrd: [UInt8]?, commandLine: String)
+        case raw(code: [UInt8], loadAddress: UInt64, mode: MachineConfig.RawMode)
+    }
+
+    static let maximumKernelSize = 256 << 20
+    static let maximumInitrdSize = 2 << 30
+
+    static func readBootFiles(_ boot: MachineConfig.Boot) throws -> BootImage {
+        switch boot {
+        case .linux(let kernelPath, let initrdPath, let commandLine):
+            let kernel = try HostFile.read(kernelPath, limit: maximumKernelSize, what: "kernel")
+            let initrd = try initrdPath.map { try HostFile.read($0, limit: maximumInitrdSize, what: "initrd") }
+            return .linux(kernel: kernel, initrd: initrd, commandLine: commandLine)
+        case .raw(let code, let loadAddress, let mode):
+            return .raw(code: code, loadAddress: loadAddress, mode: mode)
+        }
+    }
+
+    static func configureVM(_ vm: VirtualMachine, memory: GuestMemory, config: MachineConfig, host: HostProfile)
+        throws
+    {
+        try vm.setTSSAddress(tssAddress)
+        try? vm.setIdentityMapAddress(identityMapAddress)  // VMX only; other hosts may refuse harmlessly
+        if config.inKernelIrqchip {
+            try vm.createIrqchip()
+            try vm.createPIT2()
+        }
+        for (slot, region) in memory.regions.enumerated() {
+            try vm.setUserMemoryRegion(
+                slot: UInt32(slot), guestAddress: region.start.rawValue, size: region.size,
+                hostAddress: region.hostAddress)
+        }
+        if host.convertsSyscalls {
+            try vm.trapMSRWrites([msrLSTAR])
+        }
+        // POST-code port 0x80: Linux writes it as an I/O delay. Nobody reads it, so keep it in the kernel.
+        if vm.check(.coalescedPIO) > 0 {
+            try? vm.registerCoalescedPIO(port: 0x80, size: 1)
+        }
+    }
+
+    static func consoleOutput(_ console: MachineConfig.Console) -> @Sendable (UInt8) -> Void {
+        switch console {
+        case .stdio:
+            return { byte in
+                var byte = byte
+                _ = write(STDOUT_FILENO, &byte, 1)
+            }
+        case .capture(let sink):
+            return { byte in sink([byte]) }
+        case .none:
+            return { _ in }
+        }
+    }
+
+    /// The port and MMIO buses, sealed: nothing is added once vCPUs run, so lookups take no lock.
+    static func buildBuses(config: MachineConfig, serial: Serial16550, lifecycle: MachineLifecycle) throws -> (
+        Bus, Bus
+    ) {
+        let pio = Bus()
+        let mmio = Bus()
+        try pio.insert(serial, base: serialPort, length: Serial16550.rangeLength)
+        let power = ACPIPowerDevice(
+            onPowerOff: { lifecycle.finish(.poweredOff) },
+            onReset: { lifecycle.finish(.reset) })
+        try pio.insert(power, base: UInt64(ACPIPorts.sleepControl), length: ACPIPowerDevice.rangeLength)
+        // 0x60 data and 0x64 command/status; 0x61 in between belongs to the in-kernel PIT.
+        try pio.insert(I8042Controller(onReset: { lifecycle.finish(.reset) }), base: 0x60, length: I8042Controller.rangeLength)
+        for extra in config.extraDevices {
+            switch extra.bus {
+            case .pio: try pio.insert(extra.device, base: extra.base, length: extra.length)
+            case .mmio: try mmio.insert(extra.device, base: extra.base, length: extra.length)
+            }
+        }
+        pio.seal()
+        mmio.seal()
+        return (pio, mmio)
+    }
+
+    static func createVCPUs(vm: VirtualMachine, hypervisor: Hypervisor, config: MachineConfig, host: HostProfile)
+        throws -> [VCPU]
+    {
+        let supported = try hypervisor.supportedCPUID()
+        let cpuid = try CPUIDBuilder(
+            supported: supported, vcpuCount: config.vcpuCount,
+            tscDeadlineTimer: config.inKernelIrqchip && vm.check(.tscDeadlineTimer) > 0)
+        return try (0..<config.vcpuCount).map { index in
+            let vcpu = try vm.createVCPU(id: UInt32(index))
+            try vcpu.setCPUID(cpuid.entries(forVCPU: index))
+            try BootMSRs.apply(to: vcpu)
+            if config.inKernelIrqchip {
+                try LocalAPICSetup.configureLINTs(vcpu)
+            }
+            var fpu = FPUState()
+            fpu.fcw = 0x37F
+            fpu.mxcsr = 0x1F80
+            try vcpu.setFPU(fpu)
+            return vcpu
+        }
+    }
+
+    /// Writes the guest into memory and sets the boot vCPU's registers. Returns the final command line.
+    static func loadGuest(
+        _ image: BootImage, config: MachineConfig, host: HostProfile, memory: GuestMemory, vcpus: [VCPU]
+    ) throws -> String? {
+        switch image {
+        case .linux(let kernel, let initrd, let userCommandLine):
+            let rsdp = try ACPITables.write(vcpuCount: vcpus.count, into: memory)
+            let commandLine = GuestCommandLine.compose(user: userCommandLine, host: host)
+            let loaded = try LinuxLoader.load(
+                kernel: kernel, initrd: initrd, commandLine: commandLine, rsdpAddress: rsdp, into: memory)
+            let (registers, special) = loaded.bootState(from: try vcpus[0].specialRegisters())
+            try vcpus[0].setSpecialRegisters(special)
+            try vcpus[0].setRegisters(registers)
+            return commandLine
+        case .raw(let code, let loadAddress, let mode):
+            try memory.write(code, at: GuestAddress(loadAddress))
+            let starting = config.startAllVCPUs ? vcpus : [vcpus[0]]
+            for vcpu in starting {
+                let (registers, special) = try RawBoot.state(
+                    mode: mode, entry: loadAddress, from: try vcpu.specialRegisters(), memory: memory)
+                try vcpu.setSpecialRegisters(special)
+                try vcpu.setRegisters(registers)
+                if config.inKernelIrqchip && vcpu.id != 0 { try vcpu.setMPState(.runnable) }
+            }
+            return nil
+        }
+    }
+
+    // MARK: Running
+
+    /// Starts the console and one thread per vCPU.
+    public func start() throws {
+        if case .stdio = config.console {
+            let serial = self.serial
+            let core = self.core
+            let input = ConsoleInput(
+                fd: STDIN_FILENO,
+                deliver: { bytes in serial.enqueueInput(bytes.prefix(serial.inputSpace)) },
+                echo: { bytes in _ = bytes.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) } },
+                onQuit: { core.finish(.stopped) })
+            try input.start()
+            consoleInput = input
+        }
+        for vcpu in vcpus {
+            let runner = VCPURunner(vcpu: vcpu, machine: core)
+            let thread = try HostThread(name: "vcpu\(vcpu.id)") { runner.run() }
+            core.lifecycle.addKicker {
+                vcpu.requestImmediateExit(true)
+                thread.kick()
+            }
+            threads.append(thread)
+        }
+    }
+
+    /// Blocks until every vCPU thread has stopped; returns how the machine ended.
+    public func waitForExit() -> MachineExit {
+        for thread in threads { thread.join() }
+        threads.removeAll()
+        consoleInput?.stop()
+        consoleInput = nil
+        return core.lifecycle.result ?? .stopped
+    }
+
+    /// Asks the machine to stop (from any thread).
+    public func stop(_ reason: MachineExit = .stopped) {
+        core.finish(reason)
+    }
+
+    /// Offers console input to the guest's serial port (tests, the daemon's console stream); returns how
+    /// many bytes fit in its receive FIFO. Offer the rest again later.
+    @discardableResult
+    public func sendConsoleInput(_ bytes: [UInt8]) -> Int {
+        serial.enqueueInput(bytes.prefix(serial.inputSpace))
+    }
+}
+
+/// Runs one build step, naming it in any error it throws.
+@inline(__always)
+func step<T>(_ name: String, _ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as VMMError {
+        throw error
+    } catch {
+        throw VMMError.setup(step: name, underlying: error)
+    }
+}

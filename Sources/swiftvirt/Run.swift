@@ -1,0 +1,84 @@
+import ArgumentParser
+import Logging
+import VMM
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Boot a Linux kernel with the serial console on this terminal.",
+        discussion: """
+            The console is raw: keys go to the guest. Ctrl-A x quits, Ctrl-A h lists the escapes.
+            Exit codes: 0 guest powered off (or quit from the console), 3 guest rebooted,
+            2 the guest did something the VMM cannot continue from, 1 configuration or host error.
+            """)
+
+    @Option(help: "The guest kernel: an ELF vmlinux with a PVH note, or a 64-bit bzImage.")
+    var kernel: String
+
+    @Option(help: "An initramfs (cpio, optionally compressed) for the guest.")
+    var initrd: String?
+
+    @Option(help: "The kernel command line.")
+    var cmdline: String = "console=ttyS0 panic=-1"
+
+    @Option(help: "Guest RAM: a number with K, M, G or T (no suffix: MiB).")
+    var memory: MemorySize = MemorySize(bytes: 256 << 20)
+
+    @Option(help: "Number of vCPUs.")
+    var cpus: Int = 1
+
+    @Flag(help: "Log VMM diagnostics and exit counters to stderr.")
+    var verbose = false
+
+    func validate() throws {
+        guard cpus >= 1 && cpus <= MachineConfig.maximumVCPUs else {
+            throw ValidationError("--cpus must be between 1 and \(MachineConfig.maximumVCPUs)")
+        }
+    }
+
+    func run() throws {
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        var logger = Logger(label: "swiftvirt")
+        logger.logLevel = verbose ? .debug : .warning
+
+        var config = MachineConfig(boot: .linux(kernelPath: kernel, initrdPath: initrd, commandLine: cmdline))
+        config.memorySize = memory.bytes
+        config.vcpuCount = cpus
+
+        let machine: Machine
+        do {
+            machine = try Machine(config: config, logger: logger)
+        } catch {
+            printError("swiftvirt: \(error)")
+            throw ExitCode(1)
+        }
+        logger.debug("host: \(machine.host.isSoftwareKVM ? "kvm_pvm (software)" : "hardware KVM")")
+        if let line = machine.commandLine { logger.debug("kernel command line: \(line)") }
+
+        let terminal = TerminalMode()
+        let outcome: MachineExit
+        do {
+            try machine.start()
+            outcome = machine.waitForExit()
+        } catch {
+            terminal?.restore()
+            printError("swiftvirt: \(error)")
+            throw ExitCode(1)
+        }
+        terminal?.restore()
+        if verbose { printError("swiftvirt: \(machine.statistics.summary)") }
+        switch outcome {
+        case .poweredOff, .stopped: break
+        default: printError("swiftvirt: \(outcome)")
+        }
+        throw ExitCode(outcome.exitCode)
+    }
+}
+
+func printError(_ message: String) {
+    let line = message + "\n"
+    _ = line.withCString { write(STDERR_FILENO, $0, strlen($0)) }
+}
