@@ -1,24 +1,25 @@
-/// The hardware-reduced ACPI sleep and reset registers that the guest's FADT points at
-/// (ACPI 6.4 §5.2.9: SLEEP_CONTROL_REG, SLEEP_STATUS_REG, RESET_REG; §4.8 "Sleep Control and Status
-/// Registers" and "Reset Register"). Three byte registers at consecutive addresses:
+import Synchronization
+
+/// The ACPI fixed-hardware power registers the guest's FADT points at: a PC-compatible (not
+/// hardware-reduced) platform, so Linux keeps the legacy PIC model and routes ISA IRQs 0–15 to the
+/// IOAPIC's first pins, which the serial port on IRQ 4 relies on.
 ///
-/// - offset 0, sleep control: SLP_TYP in bits 2–4, SLP_EN in bit 5. SLP_EN with SLP_TYP 5 (the DSDT's
-///   `_S5` value, soft off) calls `onPowerOff()`. Other sleep types (S1–S4) are not offered by the DSDT and
-///   are ignored. Reads 0 (SLP_EN is write-only; SLP_TYP is not latched).
-/// - offset 1, sleep status: reads 0. WAK_STS (bit 7) never sets because the machine never sleeps; the
-///   write-1-to-clear that Linux does before sleeping is accepted and has no effect.
-/// - offset 2, reset: writing the FADT's RESET_VALUE (0x01) calls `onReset()`; other values are ignored.
-///   Reads 0.
+/// - offsets 0–1, PM1_STS: write-1-to-clear status; nothing raises events yet, so it reads 0.
+/// - offsets 2–3, PM1_EN: stored and read back.
+/// - offset 4, PM1_CNT low byte: SCI_EN reads 1 (always in ACPI mode, so the FADT has no SMI_CMD).
+/// - offset 5, PM1_CNT high byte: SLP_TYP in bits 2–4, SLP_EN in bit 5. SLP_EN with SLP_TYP 5 (the
+///   DSDT's `_S5`, soft off) calls `onPowerOff()`; other sleep types are not offered and are ignored.
+/// - offset 6, reset register: the FADT's RESET_VALUE (0x01) calls `onReset()`.
 ///
-/// Linux powers off with `outb(0x34, sleep control)` (acpi_hw_extended_sleep: 5 << 2 | SLP_EN) and reboots
-/// with `outb(0x01, reset)` (acpi_reset). The device has no state, so it needs no lock; callbacks run on the
-/// calling vCPU thread, once per matching write.
+/// Linux powers off with a 16-bit write of 0x3400 to PM1_CNT (acpi_hw_legacy_sleep: SLP_TYP 5 << 10 |
+/// SLP_EN) and reboots with `outb(0x01, reset)` (acpi_reset). Callbacks run on the calling vCPU thread.
 public final class ACPIPowerDevice: BusDevice {
-    /// Number of consecutive addresses: sleep control, sleep status, reset.
-    public static let rangeLength: UInt64 = 3
+    /// PM1 event block (4), PM1 control block (2), reset register (1).
+    public static let rangeLength: UInt64 = 7
 
     private let onPowerOff: @Sendable () -> Void
     private let onReset: @Sendable () -> Void
+    private let powerManagementEnable = Mutex<UInt16>(0)
 
     public init(onPowerOff: @escaping @Sendable () -> Void, onReset: @escaping @Sendable () -> Void) {
         self.onPowerOff = onPowerOff
@@ -27,14 +28,29 @@ public final class ACPIPowerDevice: BusDevice {
 
     public func read(offset: UInt64, size: Int) -> UInt64 {
         ByteLanes.read(offset: offset, size: size) { offset in
-            offset < ACPIPowerDevice.rangeLength ? 0 : 0xFF
+            switch offset {
+            case ACPIPowerRegister.enable:
+                return UInt8(truncatingIfNeeded: powerManagementEnable.withLock { $0 })
+            case ACPIPowerRegister.enable + 1:
+                return UInt8(truncatingIfNeeded: powerManagementEnable.withLock { $0 } >> 8)
+            case ACPIPowerRegister.controlLow:
+                return ACPIPowerRegister.sciEnable
+            case 0..<ACPIPowerDevice.rangeLength:
+                return 0
+            default:
+                return 0xFF
+            }
         }
     }
 
     public func write(offset: UInt64, size: Int, value: UInt64) {
         ByteLanes.write(offset: offset, size: size, value: value) { offset, byte in
             switch offset {
-            case ACPIPowerRegister.sleepControl:
+            case ACPIPowerRegister.enable:
+                powerManagementEnable.withLock { $0 = ($0 & 0xFF00) | UInt16(byte) }
+            case ACPIPowerRegister.enable + 1:
+                powerManagementEnable.withLock { $0 = ($0 & 0x00FF) | UInt16(byte) << 8 }
+            case ACPIPowerRegister.controlHigh:
                 let sleepType = (byte & ACPIPowerRegister.sleepTypeMask) >> ACPIPowerRegister.sleepTypeShift
                 if byte & ACPIPowerRegister.sleepEnable != 0, sleepType == ACPIPowerRegister.softOffSleepType {
                     onPowerOff()

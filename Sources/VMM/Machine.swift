@@ -145,7 +145,7 @@ public final class Machine: @unchecked Sendable {
         let power = ACPIPowerDevice(
             onPowerOff: { lifecycle.finish(.poweredOff) },
             onReset: { lifecycle.finish(.reset) })
-        try pio.insert(power, base: UInt64(ACPIPorts.sleepControl), length: ACPIPowerDevice.rangeLength)
+        try pio.insert(power, base: UInt64(ACPIPorts.pm1aEvent), length: ACPIPowerDevice.rangeLength)
         // 0x60 data and 0x64 command/status; 0x61 in between belongs to the in-kernel PIT.
         try pio.insert(I8042Controller(onReset: { lifecycle.finish(.reset) }), base: 0x60, length: I8042Controller.rangeLength)
         for extra in config.extraDevices {

@@ -59,9 +59,15 @@ struct GenericAddress {
     var accessSize: UInt8
     var address: UInt64
 
-    /// An 8-bit register in I/O space.
-    static func ioPort8(_ port: UInt16) -> GenericAddress {
-        GenericAddress(addressSpace: systemIO, bitWidth: 8, accessSize: byteAccess, address: UInt64(port))
+    /// A register of `bits` (8, 16, 32) in I/O space; the access size is the register's width.
+    static func ioPort(_ port: UInt16, bits: UInt8) -> GenericAddress {
+        let accessSize: UInt8 =
+            switch bits {
+            case 16: 2
+            case 32: 3
+            default: byteAccess
+            }
+        return GenericAddress(addressSpace: systemIO, bitWidth: bits, accessSize: accessSize, address: UInt64(port))
     }
 
     var bytes: [UInt8] {

@@ -56,21 +56,18 @@ public enum BootLayout {
     public static let maxVCPUCount = 254
 }
 
-/// I/O ports of the ACPI hardware-reduced power registers that the FADT advertises (ACPI 6.4 §4.8.3.7,
-/// §4.8.3.6). The Devices module implements them.
+/// I/O ports of the ACPI fixed-hardware PM1 block and reset register that the FADT advertises (ACPI 6.4
+/// §4.8.3.1, §4.8.3.2, §4.8.3.6). The Devices module implements them as one range starting at `pm1aEvent`.
 public enum ACPIPorts {
-    /// SLEEP_CONTROL_REG (8 bit). Linux writes `(SLP_TYP << 2) | SLP_EN(0x20)`; for S5 (SLP_TYP 5) that is 0x34.
-    public static let sleepControl: UInt16 = 0x600
-    /// SLEEP_STATUS_REG (8 bit). WAK_STS is bit 7 (0x80), written 1 to clear before sleeping.
-    public static let sleepStatus: UInt16 = 0x601
+    /// PM1a_EVT_BLK: PM1_STS and PM1_EN, 16 bits each.
+    public static let pm1aEvent: UInt16 = 0x600
+    public static let pm1EventLength: UInt8 = 4
+    /// PM1a_CNT_BLK, 16 bits. Linux powers off with SLP_TYP 5 << 10 | SLP_EN (1 << 13) = 0x3400.
+    public static let pm1aControl: UInt16 = 0x604
+    public static let pm1ControlLength: UInt8 = 2
     /// RESET_REG (8 bit); writing `resetValue` resets the machine.
-    public static let reset: UInt16 = 0x602
+    public static let reset: UInt16 = 0x606
     public static let resetValue: UInt8 = 0x01
-    /// SLP_EN bit of the sleep control register.
-    public static let sleepEnable: UInt8 = 0x20
-    /// SLP_TYP field of the sleep control register: bits 4:2.
-    public static let sleepTypeShift: UInt8 = 2
-    public static let sleepTypeMask: UInt8 = 0x1C
     /// The SLP_TYP value of S5 (soft off) that the DSDT's `_S5` object declares.
     public static let s5SleepType: UInt8 = 5
 }

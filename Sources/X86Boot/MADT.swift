@@ -27,7 +27,9 @@ enum MADT {
     static func table(vcpuCount: Int) -> [UInt8] {
         var body = [UInt8](repeating: 0, count: 8)
         body.put(UInt32(BootLayout.localAPICAddress), at: 0)
-        body.put(UInt32(0), at: 4)  // Flags: no PCAT_COMPAT, there is no 8259 to mask (hardware-reduced).
+        // Flags: PCAT_COMPAT. KVM's irqchip has the dual 8259s; Linux masks them and, crucially, keeps the
+        // ISA IRQ 0–15 → IOAPIC pin mapping that legacy devices (the UART on IRQ 4) rely on.
+        body.put(UInt32(1), at: 4)
         for index in 0..<vcpuCount {
             var entry = [UInt8](repeating: 0, count: Int(processorLocalAPICLength))
             entry[0] = processorLocalAPIC

@@ -43,6 +43,9 @@ struct Run: ParsableCommand {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var logger = Logger(label: "swiftvirt")
         logger.logLevel = verbose ? .debug : .warning
+        if let level = getenv("SWIFTVIRT_LOG").flatMap({ Logger.Level(rawValue: String(cString: $0)) }) {
+            logger.logLevel = level
+        }
 
         var config = MachineConfig(boot: .linux(kernelPath: kernel, initrdPath: initrd, commandLine: cmdline))
         config.memorySize = memory.bytes

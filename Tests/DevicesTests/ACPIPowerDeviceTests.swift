@@ -2,7 +2,7 @@ import Testing
 
 @testable import Devices
 
-@Suite("ACPI power registers")
+@Suite("ACPI PM1 and reset registers")
 struct ACPIPowerDeviceTests {
     let powerOffs = CallCounter()
     let resets = CallCounter()
@@ -14,25 +14,22 @@ struct ACPIPowerDeviceTests {
         device = ACPIPowerDevice(onPowerOff: { powerOffs.increment() }, onReset: { resets.increment() })
     }
 
-    @Test("SLP_EN with SLP_TYP 5 (0x34) powers off")
+    @Test("Linux's 16-bit PM1_CNT write of SLP_TYP 5 | SLP_EN (0x3400) powers off")
     func softOff() {
-        device.write(offset: ACPIPowerRegister.sleepControl, size: 1, value: 0x34)
+        device.write(offset: ACPIPowerRegister.controlLow, size: 2, value: 0x1400)  // SLP_TYP first
+        #expect(powerOffs.count == 0)
+        device.write(offset: ACPIPowerRegister.controlLow, size: 2, value: 0x3400)
         #expect(powerOffs.count == 1)
         #expect(resets.count == 0)
     }
 
-    @Test("other sleep types, or SLP_TYP 5 without SLP_EN, are ignored",
-          arguments: [0x20 | (3 << 2), 0x20 | (1 << 2), 0x20 | (4 << 2), 0x20, 0x14, 0x00, 0x3C] as [UInt64])
+    @Test(
+        "other sleep types, or SLP_TYP 5 without SLP_EN, are ignored",
+        arguments: [0x20 | (3 << 2), 0x20 | (1 << 2), 0x20 | (4 << 2), 0x20, 0x14, 0x00, 0x3C] as [UInt64])
     func otherSleepTypesIgnored(value: UInt64) {
-        device.write(offset: ACPIPowerRegister.sleepControl, size: 1, value: value)
+        device.write(offset: ACPIPowerRegister.controlHigh, size: 1, value: value)
         #expect(powerOffs.count == 0)
         #expect(resets.count == 0)
-    }
-
-    @Test("reserved bits do not stop a soft-off request")
-    func reservedBitsIgnored() {
-        device.write(offset: ACPIPowerRegister.sleepControl, size: 1, value: 0x34 | 0x01)
-        #expect(powerOffs.count == 1)
     }
 
     @Test("the reset value 0x01 resets; other values do not")
@@ -45,27 +42,26 @@ struct ACPIPowerDeviceTests {
         #expect(powerOffs.count == 0)
     }
 
-    @Test("registers read 0; clearing WAK_STS does nothing; past the registers reads as absent")
+    @Test("SCI_EN reads set, PM1_EN reads back, status reads 0, past the block reads as absent")
     func reads() {
-        device.write(offset: ACPIPowerRegister.sleepStatus, size: 1, value: 0x80)
-        #expect(device.read(offset: 0, size: 1) == 0)
-        #expect(device.read(offset: 1, size: 1) == 0)
-        #expect(device.read(offset: 2, size: 1) == 0)
-        #expect(device.read(offset: 3, size: 1) == 0xFF)
-        #expect(device.read(offset: 0, size: 4) == 0xFF00_0000)
+        #expect(device.read(offset: ACPIPowerRegister.controlLow, size: 2) == 0x0001)
+        device.write(offset: ACPIPowerRegister.enable, size: 2, value: 0x0100)  // PWRBTN_EN
+        #expect(device.read(offset: ACPIPowerRegister.enable, size: 2) == 0x0100)
+        device.write(offset: ACPIPowerRegister.status, size: 2, value: 0xFFFF)  // write-1-to-clear
+        #expect(device.read(offset: ACPIPowerRegister.status, size: 2) == 0)
+        #expect(device.read(offset: 7, size: 1) == 0xFF)
         #expect(powerOffs.count == 0 && resets.count == 0)
     }
 
-    @Test("the FADT's layout through the PIO bus: 0x600 sleep control, 0x602 reset")
+    @Test("the FADT's layout through the PIO bus: PM1a_EVT 0x600, PM1a_CNT 0x604, reset 0x606")
     func throughBus() throws {
         let bus = Bus()
         try bus.insert(device, base: 0x600, length: ACPIPowerDevice.rangeLength)
         bus.seal()
-        bus.write(address: 0x601, size: 1, value: 0x80)
-        bus.write(address: 0x600, size: 1, value: 0x34)
+        bus.write(address: 0x604, size: 2, value: 0x3400)
         #expect(powerOffs.count == 1)
-        bus.write(address: 0x602, size: 1, value: 0x01)
+        bus.write(address: 0x606, size: 1, value: 0x01)
         #expect(resets.count == 1)
-        #expect(bus.read(address: 0x603, size: 1) == 0xFF)
+        #expect(bus.read(address: 0x607, size: 1) == 0xFF)
     }
 }

@@ -74,27 +74,29 @@ import Testing
         #expect(fadt.count == 276)
         #expect(fadt.load(UInt32.self, at: 40) == UInt32(dsdtAddress))
         #expect(fadt.load(UInt64.self, at: 140) == dsdtAddress)
-        #expect(fadt.load(UInt32.self, at: 112) == (1 << 20) | (1 << 10))  // HW_REDUCED_ACPI | RESET_REG_SUP
-        // RESET_REG: system I/O, 8 bits, offset 0, byte access, port 0x602; RESET_VALUE 1.
-        #expect(Array(fadt[116..<128]) == [1, 8, 0, 1, 0x02, 0x06, 0, 0, 0, 0, 0, 0])
+        // WBINVD | PROC_C1 | SLP_BUTTON | RESET_REG_SUP; not HW_REDUCED_ACPI (bit 20).
+        #expect(fadt.load(UInt32.self, at: 112) == (1 << 0) | (1 << 2) | (1 << 5) | (1 << 10))
+        // RESET_REG: system I/O, 8 bits, offset 0, byte access, port 0x606; RESET_VALUE 1.
+        #expect(Array(fadt[116..<128]) == [1, 8, 0, 1, 0x06, 0x06, 0, 0, 0, 0, 0, 0])
         #expect(fadt[128] == 1)
-        #expect(Array(fadt[244..<256]) == [1, 8, 0, 1, 0x00, 0x06, 0, 0, 0, 0, 0, 0])  // SLEEP_CONTROL_REG
-        #expect(Array(fadt[256..<268]) == [1, 8, 0, 1, 0x01, 0x06, 0, 0, 0, 0, 0, 0])  // SLEEP_STATUS_REG
+        // PM1a_EVT_BLK 0x600 (4 bytes) and PM1a_CNT_BLK 0x604 (2 bytes), in the 32-bit and X_ fields.
+        #expect(fadt.load(UInt32.self, at: 56) == 0x600 && fadt.load(UInt32.self, at: 64) == 0x604)
+        #expect(fadt[88] == 4 && fadt[89] == 2)
+        #expect(Array(fadt[148..<160]) == [1, 32, 0, 3, 0x00, 0x06, 0, 0, 0, 0, 0, 0])  // X_PM1a_EVT_BLK
+        #expect(Array(fadt[172..<184]) == [1, 16, 0, 2, 0x04, 0x06, 0, 0, 0, 0, 0, 0])  // X_PM1a_CNT_BLK
+        // No SMI_CMD: always in ACPI mode. No PM timer, no GPE blocks, no sleep control registers.
+        #expect(fadt.load(UInt32.self, at: 48) == 0 && fadt.load(UInt32.self, at: 76) == 0)
+        #expect(Array(fadt[244..<268]) == Array(repeating: 0, count: 24))
         #expect(Array(fadt[268..<276]) == Array("SWIFTVRT".utf8))
         #expect(fadt.load(UInt16.self, at: 46) == 9)  // SCI_INT
-        // No legacy PM blocks on a hardware-reduced platform.
-        #expect(fadt.load(UInt32.self, at: 56) == 0 && fadt.load(UInt32.self, at: 64) == 0)
-        #expect(ACPIPorts.sleepControl == 0x600 && ACPIPorts.sleepStatus == 0x601 && ACPIPorts.reset == 0x602)
     }
 
     @Test func dsdtS5Object() throws {
         let dsdt = try #require(try Self.walk(vcpuCount: 1).byName["DSDT"]).bytes
         #expect(
             Array(dsdt[36...]) == [0x08, 0x5F, 0x53, 0x35, 0x5F, 0x12, 0x07, 0x04, 0x0A, 0x05, 0x00, 0x00, 0x00])
-        // Linux writes (SLP_TYP << 2) | SLP_EN for S5 to the sleep control register.
-        let poweroff =
-            (ACPIPorts.s5SleepType << ACPIPorts.sleepTypeShift) & ACPIPorts.sleepTypeMask | ACPIPorts.sleepEnable
-        #expect(poweroff == 0x34)
+        // Linux writes SLP_TYP << 10 | SLP_EN (1 << 13) to PM1a_CNT for S5.
+        #expect(UInt16(ACPIPorts.s5SleepType) << 10 | 1 << 13 == 0x3400)
     }
 
     @Test(arguments: [1, 2, 4, 254])
@@ -102,7 +104,7 @@ import Testing
         let madt = try #require(try Self.walk(vcpuCount: vcpuCount).byName["APIC"]).bytes
         #expect(madt.count == 44 + 8 * vcpuCount + 12 + 10 + 10)
         #expect(madt.load(UInt32.self, at: 36) == 0xFEE0_0000)
-        #expect(madt.load(UInt32.self, at: 40) == 0)
+        #expect(madt.load(UInt32.self, at: 40) == 1)  // PCAT_COMPAT
         var offset = 44
         var localAPICs: [(uid: UInt8, id: UInt8, flags: UInt32)] = []
         var ioapics: [[UInt8]] = []
