@@ -4,6 +4,10 @@ import KVM
 import Logging
 import X86Emulation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// One vCPU's thread body: KVM_RUN, handle the exit in user space, re-enter; until the machine stops.
 final class VCPURunner: @unchecked Sendable {
     let vcpu: VCPU
@@ -16,6 +20,12 @@ final class VCPURunner: @unchecked Sendable {
     }
 
     func run() {
+        if vcpu.id == 0 && machine.logger.logLevel <= .debug {
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME, &now)
+            let nanoseconds = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+            machine.logger.debug("first-kvm-run realtime_ns=\(nanoseconds)")
+        }
         while !machine.isStopping {
             let exit: VCPUExit
             do {

@@ -17,6 +17,8 @@ struct BzImage: Sendable {
         static let ramdiskImage = 0x218
         static let ramdiskSize = 0x21C
         static let heapEndPtr = 0x224
+        /// syssize: the protected-mode code's size in 16-byte paragraphs (32 bits since protocol 2.04).
+        static let syssize = 0x1F4
         static let cmdLinePtr = 0x228
         static let initrdAddrMax = 0x22C
         static let kernelAlignment = 0x230
@@ -104,6 +106,16 @@ struct BzImage: Sendable {
                 fileSize: fileSize)
         }
         // All fields below end before `headerEnd`, which is inside the file: the reads cannot fail.
+        // syssize says how much protected-mode code follows the setup sectors; a file shorter than that is
+        // truncated, or its setup_sects lies (the kernel would be loaded from the wrong offset).
+        let paragraphs = UInt64(file.littleEndian(UInt32.self, at: Header.syssize) ?? 0)
+        guard paragraphs > 0 else { throw BootError.invalidBzImage("syssize is 0: no protected-mode kernel") }
+        let kernelEnd = UInt64(kernelOffset) + paragraphs * 16
+        guard kernelEnd <= fileSize else {
+            throw BootError.truncated(
+                what: "the protected-mode kernel (setup_sects \(rawSetupSectors), syssize \(paragraphs) paragraphs)",
+                needed: kernelEnd, fileSize: fileSize)
+        }
         let loadflags = file[Header.loadflags]
         let xloadflags = file.littleEndian(UInt16.self, at: Header.xloadflags) ?? 0
         guard loadflags & Self.loadedHigh != 0 else {

@@ -130,4 +130,20 @@ import Testing
         #expect(available == 18 << 20)
         #expect(error?.description.contains("needs 20 MiB") == true)
     }
+
+    @Test func syssizePastTheEndOfTheFileIsATruncatedKernel() {
+        var image = SyntheticBzImage()
+        image.syssize = UInt32(image.payload.count / 16 + 1)
+        #expect(throws: BootError.self) { try BzImage(parsing: image.bytes) }
+        image.syssize = 0
+        #expect(throws: BootError.self) { try BzImage(parsing: image.bytes) }
+        image.syssize = UInt32.max
+        #expect(throws: BootError.self) { try BzImage(parsing: image.bytes) }
+    }
+
+    @Test func aLyingSetupSectsCountIsCaughtBySyssize() {
+        var lying = SyntheticBzImage().bytes
+        lying[0x1F1] = 9  // the file has 3 setup sectors: the payload would be read from too far in
+        #expect(throws: BootError.self) { try BzImage(parsing: lying) }
+    }
 }

@@ -125,12 +125,15 @@ struct SyntheticBzImage {
     var magic: UInt32 = 0x5372_6448
     /// Header end − 0x202 (the jump's displacement byte at 0x201); 0x6A ends the 2.15 header at 0x26C.
     var jumpDisplacement: UInt8 = 0x6A
+    /// syssize in 16-byte paragraphs; nil: the payload's true size, as the kernel's build tool writes it.
+    var syssize: UInt32?
 
     var kernelOffset: Int { (Int(setupSects == 0 ? 4 : setupSects) + 1) * 512 }
 
     var bytes: [UInt8] {
         var file = [UInt8](repeating: 0, count: kernelOffset)
         file[0x1F1] = setupSects
+        file.store(syssize ?? UInt32((payload.count + 15) / 16), at: 0x1F4)
         file.store(bootFlag, at: 0x1FE)
         file[0x200] = 0xEB
         file[0x201] = jumpDisplacement
