@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """One boot of a VMM command, measured from the outside the same way for every VMM.
 
-Starts the command, timestamps console output on the host clock, and at the first line containing the
+Starts the command, timestamps (optionally also the first console line containing $MILESTONE), console output on the host clock, and at the first line containing the
 marker records: seconds from process start to the marker; peak RSS (VmHWM) minus the RSS of the guest-RAM
 mapping (the largest anonymous mapping at least as large as guest RAM); user and system CPU seconds of the
 whole process. Then kills the VMM. Prints one JSON object. If the marker never comes (timeout, or the VMM
 exits), prints the last console lines as the error.
 """
 import json, os, re, select, signal, subprocess, sys, time
+
+# Console text that means the guest will not reach the marker (QEMU pauses on a KVM internal error
+# instead of exiting, so the harness has to notice).
+FAILURES = [b"KVM internal error", b"Kernel panic", b"swiftvirt: guest fault", b"swiftvirt: VMM failure"]
 
 def smaps_guest_rss_kib(pid, guest_kib):
     best = 0
@@ -46,6 +50,8 @@ def main():
     output = b""
     result = {"ok": False}
     first_run_ns = None
+    milestone = os.environ.get("MILESTONE", "").encode()
+    milestone_seconds = None
     while time.time() - start < timeout:
         ready, _, _ = select.select([proc.stdout], [], [], 0.5)
         if not ready:
@@ -60,6 +66,17 @@ def main():
             m = re.search(rb"first-kvm-run realtime_ns=(\d+)", output)
             if m:
                 first_run_ns = int(m.group(1))
+        if milestone and milestone_seconds is None and milestone in output:
+            milestone_seconds = round(time.time() - start, 3)
+        failed = next((f for f in FAILURES if f in output), None)
+        if failed and marker.encode() not in output:
+            time.sleep(0.5)  # let the VMM finish printing its report
+            try:
+                output += os.read(proc.stdout.fileno(), 65536)
+            except OSError:
+                pass
+            result = {"ok": False, "failure": failed.decode(), "seconds_to_failure": round(time.time() - start, 1)}
+            break
         if marker.encode() in output:
             elapsed = time.time() - start
             user, system = cpu_seconds(proc.pid)
@@ -74,13 +91,17 @@ def main():
             if first_run_ns is not None:
                 result["ms_to_first_instruction"] = round((first_run_ns / 1e9 - start) * 1000, 2)
             break
+    if milestone_seconds is not None:
+        result["seconds_to_milestone"] = milestone_seconds
     if proc.poll() is None:
         proc.send_signal(signal.SIGKILL)
     proc.wait()
     if not result["ok"]:
-        tail = output.decode(errors="replace").strip().splitlines()[-6:]
-        result["error"] = " | ".join(tail)
-        result["seconds"] = round(time.time() - start, 1)
+        lines = output.decode(errors="replace").strip().splitlines()
+        failure = result.get("failure")
+        at = next((i for i, l in enumerate(lines) if failure and failure in l), max(len(lines) - 6, 0))
+        result["error"] = " | ".join(lines[max(at - 2, 0):at + 4])
+        result.setdefault("seconds", round(time.time() - start, 1))
     print(json.dumps(result), flush=True)
 
 main()
