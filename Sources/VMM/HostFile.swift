@@ -1,39 +1,32 @@
+import X86Boot
+
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// Reads a boot file (kernel, initrd) whole, with errors that say which file and what to do.
+/// Opens a boot file (kernel, initrd) for the loader to read from, with errors that say which file and
+/// what to do. Only the size is checked here; the loader reads headers and preads payloads straight into
+/// guest RAM, so the file is never held whole in the VMM's memory.
 enum HostFile {
-    static func read(_ path: String, limit: Int, what: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let reason = errno == ENOENT ? "\(what) not found" : String(cString: strerror(errno))
+    static func open(_ path: String, limit: Int, what: String) throws -> BootFile {
+        let file: BootFile
+        do {
+            file = try BootFile(path: path)
+        } catch {
+            let reason: String
+            switch error {
+            case .notFound: reason = "\(what) not found"
+            case .notRegularFile: reason = "the \(what) must be a regular file"
+            case .openFailed(_, let code): reason = String(cString: strerror(code))
+            default: reason = error.description
+            }
             throw VMMError.fileUnreadable(path: path, reason: reason)
         }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            throw VMMError.fileUnreadable(path: path, reason: String(cString: strerror(errno)))
-        }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw VMMError.fileUnreadable(path: path, reason: "the \(what) must be a regular file")
-        }
-        let size = Int(info.st_size)
-        guard size > 0 else { throw VMMError.fileUnreadable(path: path, reason: "the \(what) file is empty") }
-        guard size <= limit else {
+        guard file.size > 0 else { throw VMMError.fileUnreadable(path: path, reason: "the \(what) file is empty") }
+        guard file.size <= UInt64(limit) else {
             throw VMMError.fileUnreadable(
-                path: path, reason: "the \(what) is \(size >> 20) MiB; the limit is \(limit >> 20) MiB")
+                path: path, reason: "the \(what) is \(file.size >> 20) MiB; the limit is \(limit >> 20) MiB")
         }
-        var bytes = [UInt8](repeating: 0, count: size)
-        var offset = 0
-        while offset < size {
-            let count = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + offset, size - offset, off_t(offset)) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else {
-                throw VMMError.fileUnreadable(path: path, reason: "short read at byte \(offset) of \(size)")
-            }
-            offset += count
-        }
-        return bytes
+        return file
     }
 }

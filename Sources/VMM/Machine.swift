@@ -78,9 +78,9 @@ public final class Machine: @unchecked Sendable {
 
     // MARK: Build steps
 
-    /// Kernel and initrd bytes, read before anything is allocated so a bad path fails fast.
+    /// Kernel and initrd, opened (not read) before anything is allocated so a bad path fails fast.
     enum BootImage {
-        case linux(kernel: [UInt8], initrd: [UInt8]?, commandLine: String)
+        case linux(kernel: BootFile, initrd: BootFile?, commandLine: String)
         case raw(code: [UInt8], loadAddress: UInt64, mode: MachineConfig.RawMode)
     }
 
@@ -90,8 +90,8 @@ public final class Machine: @unchecked Sendable {
     static func readBootFiles(_ boot: MachineConfig.Boot) throws -> BootImage {
         switch boot {
         case .linux(let kernelPath, let initrdPath, let commandLine):
-            let kernel = try HostFile.read(kernelPath, limit: maximumKernelSize, what: "kernel")
-            let initrd = try initrdPath.map { try HostFile.read($0, limit: maximumInitrdSize, what: "initrd") }
+            let kernel = try HostFile.open(kernelPath, limit: maximumKernelSize, what: "kernel")
+            let initrd = try initrdPath.map { try HostFile.open($0, limit: maximumInitrdSize, what: "initrd") }
             return .linux(kernel: kernel, initrd: initrd, commandLine: commandLine)
         case .raw(let code, let loadAddress, let mode):
             return .raw(code: code, loadAddress: loadAddress, mode: mode)

@@ -88,6 +88,22 @@ extension GuestMemory {
         }
     }
 
+    /// Copies `length` bytes of `source` from `offset` into guest RAM at `address`, with the failure named
+    /// after what was being written. The source writes into the guest's pages itself: for a `BootFile`
+    /// that is one pread from the page cache, with no copy of the file in the VMM.
+    func copy(
+        from source: any BootFileSource, offset: UInt64, length: UInt64, to address: GuestAddress, what: String
+    ) throws {
+        guard length <= UInt64(Int.max) else {
+            throw BootError.guestMemory(what: what, .outOfRange(address: address, length: length))
+        }
+        do {
+            try withBytes(at: address, length: Int(length)) { try source.read(at: offset, into: $0) }
+        } catch let error as GuestMemoryError {
+            throw BootError.guestMemory(what: what, error)
+        }
+    }
+
     /// `fill` with the failure named after what was being written.
     func zero(at address: GuestAddress, length: UInt64, what: String) throws {
         guard length <= UInt64(Int.max) else {

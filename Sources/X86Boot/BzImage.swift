@@ -63,52 +63,58 @@ struct BzImage: Sendable {
     let kernelOffset: Int
     /// The setup header bytes [0x1F1, 0x202 + file[0x201]) to copy into boot_params.
     let setupHeader: ArraySlice<UInt8>
-    private let file: [UInt8]
+    /// The file the protected-mode kernel is copied from.
+    private let file: any BootFileSource
 
-    /// True when `file` carries the boot-protocol header signature; says nothing about validity.
-    static func looksLikeBzImage(_ file: [UInt8]) -> Bool {
-        file.littleEndian(UInt32.self, at: Header.header) == headerMagic
+    /// True when `prefix` (the file's first bytes) carries the boot-protocol header signature; says
+    /// nothing about validity.
+    static func looksLikeBzImage(_ prefix: [UInt8]) -> Bool {
+        prefix.littleEndian(UInt32.self, at: Header.header) == headerMagic
     }
 
-    init(parsing file: [UInt8]) throws {
-        let fileSize = UInt64(file.count)
-        guard file.count >= Header.version + 2 else {
+    /// Parses and validates the setup header, reading only the file's first `Header.maximumEnd` bytes.
+    init(parsing file: any BootFileSource) throws {
+        let fileSize = file.size
+        // Every field we read ends before Header.maximumEnd; the checks below compare against fileSize.
+        let header = try file.read(at: 0, count: Int(min(fileSize, UInt64(Header.maximumEnd))))
+        guard fileSize >= UInt64(Header.version + 2) else {
             throw BootError.truncated(
                 what: "the boot sector", needed: UInt64(Header.version + 2), fileSize: fileSize)
         }
-        guard file.littleEndian(UInt16.self, at: Header.bootFlag) == Self.bootFlagMagic else {
+        guard header.littleEndian(UInt16.self, at: Header.bootFlag) == Self.bootFlagMagic else {
             throw BootError.invalidBzImage("boot_flag is not 0xAA55")
         }
-        guard file.littleEndian(UInt32.self, at: Header.header) == Self.headerMagic else {
+        guard header.littleEndian(UInt32.self, at: Header.header) == Self.headerMagic else {
             throw BootError.invalidBzImage("no \"HdrS\" signature at 0x202")
         }
-        let version = file.littleEndian(UInt16.self, at: Header.version) ?? 0
+        let version = header.littleEndian(UInt16.self, at: Header.version) ?? 0
         guard version >= Self.minimumVersion else { throw BootError.unsupportedBootProtocol(version: version) }
 
         // boot.rst "64-bit BOOT PROTOCOL": the header ends at 0x0202 + the byte at 0x0201.
-        let headerEnd = Header.header + Int(file[Header.jump + 1])
+        let headerEnd = Header.header + Int(header[Header.jump + 1])
         guard headerEnd >= Header.minimumEnd, headerEnd <= Header.maximumEnd else {
             throw BootError.invalidBzImage(
                 "setup header ends at 0x\(String(headerEnd, radix: 16)), outside [0x264, 0x290]")
         }
-        guard headerEnd <= file.count else {
+        guard UInt64(headerEnd) <= fileSize else {
             throw BootError.truncated(what: "the setup header", needed: UInt64(headerEnd), fileSize: fileSize)
         }
-        let rawSetupSectors = Int(file[Header.setupSects])
+        let rawSetupSectors = Int(header[Header.setupSects])
         let setupSectors = rawSetupSectors == 0 ? 4 : rawSetupSectors
         let kernelOffset = (setupSectors + 1) * Self.sectorSize
         guard headerEnd <= kernelOffset else {
             throw BootError.invalidBzImage("setup_sects \(rawSetupSectors) is smaller than the setup header")
         }
-        guard kernelOffset < file.count else {
+        guard UInt64(kernelOffset) < fileSize else {
             throw BootError.truncated(
                 what: "setup_sects \(rawSetupSectors) (the protected-mode kernel)", needed: UInt64(kernelOffset) + 1,
                 fileSize: fileSize)
         }
-        // All fields below end before `headerEnd`, which is inside the file: the reads cannot fail.
+        // All fields below end before `headerEnd`, which is inside the file and so inside `header`: the
+        // reads cannot fail.
         // syssize says how much protected-mode code follows the setup sectors; a file shorter than that is
         // truncated, or its setup_sects lies (the kernel would be loaded from the wrong offset).
-        let paragraphs = UInt64(file.littleEndian(UInt32.self, at: Header.syssize) ?? 0)
+        let paragraphs = UInt64(header.littleEndian(UInt32.self, at: Header.syssize) ?? 0)
         guard paragraphs > 0 else { throw BootError.invalidBzImage("syssize is 0: no protected-mode kernel") }
         let kernelEnd = UInt64(kernelOffset) + paragraphs * 16
         guard kernelEnd <= fileSize else {
@@ -116,14 +122,14 @@ struct BzImage: Sendable {
                 what: "the protected-mode kernel (setup_sects \(rawSetupSectors), syssize \(paragraphs) paragraphs)",
                 needed: kernelEnd, fileSize: fileSize)
         }
-        let loadflags = file[Header.loadflags]
-        let xloadflags = file.littleEndian(UInt16.self, at: Header.xloadflags) ?? 0
+        let loadflags = header[Header.loadflags]
+        let xloadflags = header.littleEndian(UInt16.self, at: Header.xloadflags) ?? 0
         guard loadflags & Self.loadedHigh != 0 else {
             throw BootError.invalidBzImage("a zImage (LOADED_HIGH clear) is not supported")
         }
         guard xloadflags & Self.xlfKernel64 != 0 else { throw BootError.kernelNot64Bit }
-        let alignment = file.littleEndian(UInt32.self, at: Header.kernelAlignment) ?? 0
-        let relocatable = file[Header.relocatableKernel] != 0
+        let alignment = header.littleEndian(UInt32.self, at: Header.kernelAlignment) ?? 0
+        let relocatable = header[Header.relocatableKernel] != 0
         if relocatable {
             guard alignment != 0, alignment & (alignment - 1) == 0 else {
                 throw BootError.invalidBzImage(
@@ -135,19 +141,19 @@ struct BzImage: Sendable {
         self.setupSectors = setupSectors
         self.loadflags = loadflags
         self.xloadflags = xloadflags
-        self.initrdAddressMax = file.littleEndian(UInt32.self, at: Header.initrdAddrMax) ?? 0
-        self.commandLineSize = file.littleEndian(UInt32.self, at: Header.cmdlineSize) ?? 0
+        self.initrdAddressMax = header.littleEndian(UInt32.self, at: Header.initrdAddrMax) ?? 0
+        self.commandLineSize = header.littleEndian(UInt32.self, at: Header.cmdlineSize) ?? 0
         self.kernelAlignment = alignment
         self.relocatable = relocatable
-        self.preferredAddress = file.littleEndian(UInt64.self, at: Header.prefAddress) ?? 0
-        self.initSize = file.littleEndian(UInt32.self, at: Header.initSize) ?? 0
+        self.preferredAddress = header.littleEndian(UInt64.self, at: Header.prefAddress) ?? 0
+        self.initSize = header.littleEndian(UInt32.self, at: Header.initSize) ?? 0
         self.kernelOffset = kernelOffset
-        self.setupHeader = file[Header.setupSects..<headerEnd]
+        self.setupHeader = header[Header.setupSects..<headerEnd]
         self.file = file
     }
 
     /// Bytes of the protected-mode kernel in the file.
-    var payloadSize: UInt64 { UInt64(file.count - kernelOffset) }
+    var payloadSize: UInt64 { file.size - UInt64(kernelOffset) }
 
     /// Where the protected-mode kernel is loaded: pref_address (never below 1 MiB), aligned up to
     /// kernel_alignment when relocatable. Then the decompressor runs in place (boot.rst "init_size":
@@ -180,7 +186,10 @@ struct BzImage: Sendable {
     @discardableResult
     func load(into memory: GuestMemory) throws -> Range<UInt64> {
         let range = try kernelRange(lowRAMEnd: try memory.lowRAMEnd())
-        try memory.write(file[kernelOffset...], at: GuestAddress(range.lowerBound), what: "the kernel")
+        // Straight from the file into guest RAM; `kernelRange` checked that payload and init_size fit.
+        try memory.copy(
+            from: file, offset: UInt64(kernelOffset), length: payloadSize, to: GuestAddress(range.lowerBound),
+            what: "the kernel")
         return range
     }
 }

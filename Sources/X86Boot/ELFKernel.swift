@@ -22,7 +22,7 @@ struct ELFKernel: Sendable {
     /// [lowest p_paddr, highest p_paddr + p_memsz) over all PT_LOAD segments.
     let physicalRange: Range<UInt64>
     /// The file the segments are copied from.
-    private let file: [UInt8]
+    private let file: any BootFileSource
 
     // ELF constants (gABI): identification, header fields, program header types.
     static let magic: [UInt8] = [0x7F, 0x45, 0x4C, 0x46]
@@ -43,22 +43,25 @@ struct ELFKernel: Sendable {
     /// Notes walked per PT_NOTE segment; vmlinux has a dozen or so.
     static let maxNotesPerSegment = 1024
 
-    /// Parses and validates the headers of `file`. Does not look at guest memory; `load(into:)` checks
-    /// that the segments fit.
-    init(parsing file: [UInt8]) throws {
-        let fileSize = UInt64(file.count)
-        guard file.count >= Self.headerSize else {
+    /// Parses and validates the headers of `file`, reading only the ELF header, the program headers and
+    /// the PT_NOTE contents. Does not look at guest memory; `load(into:)` checks that the segments fit.
+    init(parsing file: any BootFileSource) throws {
+        let fileSize = file.size
+        guard fileSize >= UInt64(Self.headerSize) else {
             throw BootError.truncated(what: "the ELF header", needed: UInt64(Self.headerSize), fileSize: fileSize)
         }
-        guard Array(file[0..<4]) == Self.magic else { throw BootError.invalidELF("bad magic") }
-        guard file[4] == Self.elfClass64 else { throw BootError.invalidELF("not a 64-bit ELF (EI_CLASS \(file[4]))") }
-        guard file[5] == Self.elfDataLittleEndian else { throw BootError.invalidELF("not little-endian") }
-        // The header is 64 bytes and we checked the file holds them, so these reads cannot fail.
-        let type = file.littleEndian(UInt16.self, at: 0x10) ?? 0
-        let machine = file.littleEndian(UInt16.self, at: 0x12) ?? 0
-        let programHeaderOffset = file.littleEndian(UInt64.self, at: 0x20) ?? 0
-        let programHeaderEntrySize = file.littleEndian(UInt16.self, at: 0x36) ?? 0
-        let programHeaderCount = file.littleEndian(UInt16.self, at: 0x38) ?? 0
+        let header = try file.read(at: 0, count: Self.headerSize)
+        guard Array(header[0..<4]) == Self.magic else { throw BootError.invalidELF("bad magic") }
+        guard header[4] == Self.elfClass64 else {
+            throw BootError.invalidELF("not a 64-bit ELF (EI_CLASS \(header[4]))")
+        }
+        guard header[5] == Self.elfDataLittleEndian else { throw BootError.invalidELF("not little-endian") }
+        // `header` holds 64 bytes, so these reads cannot fail.
+        let type = header.littleEndian(UInt16.self, at: 0x10) ?? 0
+        let machine = header.littleEndian(UInt16.self, at: 0x12) ?? 0
+        let programHeaderOffset = header.littleEndian(UInt64.self, at: 0x20) ?? 0
+        let programHeaderEntrySize = header.littleEndian(UInt16.self, at: 0x36) ?? 0
+        let programHeaderCount = header.littleEndian(UInt16.self, at: 0x38) ?? 0
         guard machine == Self.machineX86_64 else {
             throw BootError.invalidELF("not an x86-64 ELF (e_machine \(machine))")
         }
@@ -83,15 +86,18 @@ struct ELFKernel: Sendable {
         var segments: [LoadSegment] = []
         var pvhEntry: UInt32?
         for index in 0..<Int(programHeaderCount) {
-            let base = Int(programHeaderOffset) + index * Int(programHeaderEntrySize)
-            guard let type = file.littleEndian(UInt32.self, at: base),
-                let offset = file.littleEndian(UInt64.self, at: base + 8),
-                let physicalAddress = file.littleEndian(UInt64.self, at: base + 24),
-                let fileSizeField = file.littleEndian(UInt64.self, at: base + 32),
-                let memorySize = file.littleEndian(UInt64.self, at: base + 40)
+            // Inside the table, whose end was checked above: no overflow, and the 56 bytes are in the file.
+            let base = programHeaderOffset + UInt64(index) * UInt64(programHeaderEntrySize)
+            let entry = try file.read(at: base, count: Self.programHeaderSize)
+            guard let type = entry.littleEndian(UInt32.self, at: 0),
+                let offset = entry.littleEndian(UInt64.self, at: 8),
+                let physicalAddress = entry.littleEndian(UInt64.self, at: 24),
+                let fileSizeField = entry.littleEndian(UInt64.self, at: 32),
+                let memorySize = entry.littleEndian(UInt64.self, at: 40)
             else {
                 throw BootError.truncated(
-                    what: "program header \(index)", needed: UInt64(base + Self.programHeaderSize), fileSize: fileSize)
+                    what: "program header \(index)", needed: base + UInt64(Self.programHeaderSize),
+                    fileSize: fileSize)
             }
             let (dataEnd, dataOverflow) = offset.addingReportingOverflow(fileSizeField)
             switch type {
@@ -120,7 +126,7 @@ struct ELFKernel: Sendable {
                         fileSize: fileSize)
                 }
                 if pvhEntry == nil {
-                    pvhEntry = try Self.pvhEntry(inNotes: file[Int(offset)..<Int(dataEnd)])
+                    pvhEntry = try Self.pvhEntry(in: file, notes: offset..<dataEnd)
                 }
             default:
                 continue
@@ -147,34 +153,40 @@ struct ELFKernel: Sendable {
         self.file = file
     }
 
-    /// Walks the notes of one PT_NOTE segment (gABI "Note Section": namesz, descsz, type, then name and
-    /// descriptor each padded to 4 bytes) and returns XEN_ELFNOTE_PHYS32_ENTRY if present.
-    static func pvhEntry(inNotes notes: ArraySlice<UInt8>) throws -> UInt32? {
-        let bytes = Array(notes)
+    /// Walks the notes of one PT_NOTE segment — `notes` is its byte range in `file` — and returns
+    /// XEN_ELFNOTE_PHYS32_ENTRY if present (gABI "Note Section": namesz, descsz, type, then name and
+    /// descriptor each padded to 4 bytes). Reads each 12-byte note header and only the name and value of
+    /// a candidate note, so a huge PT_NOTE costs nothing.
+    static func pvhEntry(in file: any BootFileSource, notes: Range<UInt64>) throws -> UInt32? {
         var offset: UInt64 = 0
-        let end = UInt64(bytes.count)
+        let end = notes.upperBound - notes.lowerBound
         for _ in 0..<maxNotesPerSegment {
-            guard end - offset >= 12,
-                let nameSize = bytes.littleEndian(UInt32.self, at: Int(offset)),
-                let descriptorSize = bytes.littleEndian(UInt32.self, at: Int(offset) + 4),
-                let type = bytes.littleEndian(UInt32.self, at: Int(offset) + 8)
+            guard end - offset >= 12 else { return nil }
+            // notes lies inside the file (checked by the caller), so every absolute offset below does too.
+            let header = try file.read(at: notes.lowerBound + offset, count: 12)
+            guard let nameSize = header.littleEndian(UInt32.self, at: 0),
+                let descriptorSize = header.littleEndian(UInt32.self, at: 4),
+                let type = header.littleEndian(UInt32.self, at: 8)
             else { return nil }
             // 32-bit sizes padded to 4 cannot overflow a UInt64 sum.
             let nameStart = offset + 12
             let descriptorStart = nameStart + (UInt64(nameSize) + 3) / 4 * 4
             let next = descriptorStart + (UInt64(descriptorSize) + 3) / 4 * 4
-            guard let name = bytes.slice(at: nameStart, count: UInt64(nameSize)),
-                let descriptor = bytes.slice(at: descriptorStart, count: UInt64(descriptorSize))
-            else {
+            guard nameStart + UInt64(nameSize) <= end, descriptorStart + UInt64(descriptorSize) <= end else {
                 throw BootError.invalidELF("ELF note at offset \(offset) runs past its PT_NOTE segment")
             }
-            if type == xenNotePhys32Entry && Array(name) == xenNoteName {
+            var isPVHEntry = false
+            if type == xenNotePhys32Entry && Int(nameSize) == xenNoteName.count {
+                isPVHEntry = try file.read(at: notes.lowerBound + nameStart, count: Int(nameSize)) == xenNoteName
+            }
+            if isPVHEntry {
+                let descriptor = notes.lowerBound + descriptorStart
                 let value: UInt64
-                switch descriptor.count {
-                case 4: value = UInt64(Array(descriptor).littleEndian(UInt32.self, at: 0) ?? 0)
-                case 8: value = Array(descriptor).littleEndian(UInt64.self, at: 0) ?? 0
+                switch descriptorSize {
+                case 4: value = UInt64(try file.read(at: descriptor, count: 4).littleEndian(UInt32.self, at: 0) ?? 0)
+                case 8: value = try file.read(at: descriptor, count: 8).littleEndian(UInt64.self, at: 0) ?? 0
                 default:
-                    throw BootError.invalidELF("XEN_ELFNOTE_PHYS32_ENTRY has a \(descriptor.count)-byte value")
+                    throw BootError.invalidELF("XEN_ELFNOTE_PHYS32_ENTRY has a \(descriptorSize)-byte value")
                 }
                 guard value <= UInt64(UInt32.max) else {
                     throw BootError.invalidELF("PVH entry 0x\(String(value, radix: 16)) is above 4 GiB")
@@ -204,12 +216,14 @@ struct ELFKernel: Sendable {
         }
         for segment in segments {
             let address = GuestAddress(segment.physicalAddress)
-            guard let data = file.slice(at: segment.fileOffset, count: segment.fileSize) else {
+            let (dataEnd, overflow) = segment.fileOffset.addingReportingOverflow(segment.fileSize)
+            guard !overflow, dataEnd <= file.size else {
                 throw BootError.truncated(
-                    what: "a PT_LOAD segment", needed: segment.fileOffset &+ segment.fileSize,
-                    fileSize: UInt64(file.count))
+                    what: "a PT_LOAD segment", needed: overflow ? UInt64.max : dataEnd, fileSize: file.size)
             }
-            try memory.write(data, at: address, what: "kernel segment")
+            // Straight from the file into the segment's guest pages.
+            try memory.copy(
+                from: file, offset: segment.fileOffset, length: segment.fileSize, to: address, what: "kernel segment")
             let tail = segment.memorySize - segment.fileSize
             if tail > 0 {
                 try memory.zero(

@@ -39,26 +39,30 @@ public enum LinuxLoader {
     /// to tell us the limit, and a longer line would be cut short silently by the guest.
     static let pvhCommandLineLimit = 2047
 
+    /// Reads only headers from `kernel` and `initrd`; their payloads are copied by the sources straight
+    /// into guest RAM, so a `BootFile` source never puts a copy of the file in the VMM's memory.
     public static func load(
-        kernel: [UInt8], initrd: [UInt8]?, commandLine: String, rsdpAddress: GuestAddress,
+        kernel: any BootFileSource, initrd: (any BootFileSource)?, commandLine: String, rsdpAddress: GuestAddress,
         into memory: GuestMemory
     ) throws -> LoadedKernel {
-        let initrd = initrd.flatMap { $0.isEmpty ? nil : $0 }
-        if kernel.starts(with: ELFKernel.magic) {
+        let initrd = initrd.flatMap { $0.size == 0 ? nil : $0 }
+        // Enough of the file to tell an ELF from a bzImage (whose signature sits at 0x202).
+        let prefix = try kernel.read(at: 0, count: Int(min(kernel.size, UInt64(BzImage.Header.maximumEnd))))
+        if prefix.starts(with: ELFKernel.magic) {
             return try loadPVH(
                 ELFKernel(parsing: kernel), initrd: initrd, commandLine: commandLine, rsdp: rsdpAddress,
                 memory: memory)
         }
-        if BzImage.looksLikeBzImage(kernel) {
+        if BzImage.looksLikeBzImage(prefix) {
             return try loadBzImage(
                 BzImage(parsing: kernel), initrd: initrd, commandLine: commandLine, rsdp: rsdpAddress,
                 memory: memory)
         }
-        throw BootError.notAKernel(fileSize: UInt64(kernel.count))
+        throw BootError.notAKernel(fileSize: kernel.size)
     }
 
     static func loadPVH(
-        _ elf: ELFKernel, initrd: [UInt8]?, commandLine: String, rsdp: GuestAddress, memory: GuestMemory
+        _ elf: ELFKernel, initrd: (any BootFileSource)?, commandLine: String, rsdp: GuestAddress, memory: GuestMemory
     ) throws -> LoadedKernel {
         guard let entry = elf.pvhEntry else { throw BootError.noPVHEntry }
         let lowEnd = try memory.lowRAMEnd()
@@ -74,13 +78,15 @@ public enum LinuxLoader {
         // Linux reads the module address into the 32-bit ramdisk_image, so the initrd stays below 4 GiB.
         let initrdRange = try initrd.map {
             try placeInitrd(
-                size: UInt64($0.count), kernelEnd: elf.physicalRange.upperBound,
+                size: $0.size, kernelEnd: elf.physicalRange.upperBound,
                 limit: min(lowEnd, BootLayout.fourGiB))
         }
 
         let kernelRange = try elf.load(into: memory)
         if let initrd, let initrdRange {
-            try memory.write(initrd, at: GuestAddress(initrdRange.lowerBound), what: "the initrd")
+            try memory.copy(
+                from: initrd, offset: 0, length: initrd.size, to: GuestAddress(initrdRange.lowerBound),
+                what: "the initrd")
         }
         try memory.write(commandLineBytes, at: BootLayout.commandLine, what: "the command line")
         let startInfo = PVHStartInfo(
@@ -99,7 +105,7 @@ public enum LinuxLoader {
     }
 
     static func loadBzImage(
-        _ image: BzImage, initrd: [UInt8]?, commandLine: String, rsdp: GuestAddress, memory: GuestMemory
+        _ image: BzImage, initrd: (any BootFileSource)?, commandLine: String, rsdp: GuestAddress, memory: GuestMemory
     ) throws -> LoadedKernel {
         let lowEnd = try memory.lowRAMEnd()
         let memoryMap = try E820Map.entries(for: memory)
@@ -109,7 +115,7 @@ public enum LinuxLoader {
         // initrd_addr_max is the highest byte the initrd may occupy (boot.rst "initrd_addr_max").
         let initrdLimit = min(UInt64(image.initrdAddressMax) + 1, lowEnd, BootLayout.fourGiB)
         let initrdRange = try initrd.map {
-            try placeInitrd(size: UInt64($0.count), kernelEnd: kernelRange.upperBound, limit: initrdLimit)
+            try placeInitrd(size: $0.size, kernelEnd: kernelRange.upperBound, limit: initrdLimit)
         }
 
         try image.load(into: memory)
@@ -120,7 +126,9 @@ public enum LinuxLoader {
         bootParams.setACPIRoot(rsdp.rawValue)
         try bootParams.setMemoryMap(memoryMap)
         if let initrd, let initrdRange {
-            try memory.write(initrd, at: GuestAddress(initrdRange.lowerBound), what: "the initrd")
+            try memory.copy(
+                from: initrd, offset: 0, length: initrd.size, to: GuestAddress(initrdRange.lowerBound),
+                what: "the initrd")
         }
         try memory.write(commandLineBytes, at: BootLayout.commandLine, what: "the command line")
         try memory.write(bootParams.bytes, at: BootLayout.bootParams, what: "boot_params")

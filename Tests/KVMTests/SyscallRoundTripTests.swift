@@ -1,3 +1,4 @@
+import Foundation
 import GuestMemory
 import KVM
 import Testing
@@ -118,6 +119,18 @@ struct SyscallRoundTripTests {
         let port = RecordingPort()
         let machine = try tinyMachine(code: Self.kernelCode, at: Self.kernelBase, mode: .long, port: port)
         try Self.writeSystemTables(machine.memory)
+        try Self.prepareVCPU(machine)
+        let exit = try runToExit(machine)
+        #expect(exit == .halted(vcpu: 0))
+        // syscall 1 (kernel GS byte 0x77, rdi 0) → user mode sets rdi = 0x55 → syscall 60 (0x77, 0x55) → halt.
+        #expect(port.bytes == [1, 0x77, 0, 60, 0x77, 0x55])
+        if machine.host.convertsSyscalls {
+            #expect(machine.statistics.convertedSyscalls.load(ordering: .relaxed) == 2)
+        }
+    }
+
+    /// Page tables, GDT, IDT and TSS registers, kernel stack and the two GS bases.
+    static func prepareVCPU(_ machine: Machine) throws {
         let vcpu = machine.vcpus[0]
         var special = try vcpu.specialRegisters()
         special.cr3 = Self.pml4
@@ -130,13 +143,30 @@ struct SyscallRoundTripTests {
         registers.rsp = Self.kernelStackTop
         try vcpu.setRegisters(registers)
         try vcpu.setMSRs([(0xC000_0102, Self.kernelGSBase)])  // KERNEL_GS_BASE
+    }
 
-        let exit = try runToExit(machine)
-        #expect(exit == .halted(vcpu: 0))
-        // syscall 1 (kernel GS byte 0x77, rdi 0) → user mode sets rdi = 0x55 → syscall 60 (0x77, 0x55) → halt.
-        #expect(port.bytes == [1, 0x77, 0, 60, 0x77, 0x55])
-        if machine.host.convertsSyscalls {
-            #expect(machine.statistics.convertedSyscalls.load(ordering: .relaxed) == 2)
+    /// Host fact (kvm_pvm): ring 3 never gets I/O privilege. `sysretq` with IOPL 3 in R11 returns to user
+    /// mode with IOPL 0, so a user-mode `out` raises #GP (our handler reports 0xDD); hardware KVM honours
+    /// IOPL and the `out` reaches the port.
+    @Test func userModeIOPLIsHonouredOnlyOnHardwareKVM() throws {
+        let port = RecordingPort()
+        var kernel = Self.kernelCode
+        kernel[0x31..<0x37] = [0x41, 0xBB, 0x02, 0x32, 0x00, 0x00]  // mov r11d, 0x3202 (IOPL 3, IF)
+        let machine = try tinyMachine(code: kernel, at: Self.kernelBase, mode: .long, port: port)
+        try Self.writeSystemTables(machine.memory)
+        let userOut: [UInt8] = TinyGuestTests.movDXResultPort64 + [0xB0, 0x55, 0xEE, 0xEB, 0xFE]  // out 0x55; jmp $
+        try machine.memory.write(userOut, at: GuestAddress(Self.userBase))
+        try Self.prepareVCPU(machine)
+        if machine.host.isSoftwareKVM {
+            #expect(try runToExit(machine) == .halted(vcpu: 0))
+            #expect(port.bytes == [0xDD])
+        } else {
+            try machine.start()
+            let deadline = Date().addingTimeInterval(10)
+            while port.bytes.isEmpty && Date() < deadline { usleep(1000) }
+            machine.stop()
+            _ = machine.waitForExit()
+            #expect(port.bytes == [0x55])
         }
     }
 }
