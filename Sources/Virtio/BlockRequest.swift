@@ -118,9 +118,9 @@ struct BlockRequest {
     }
 
     /// DISCARD / WRITE_ZEROES: checks every range segment first, then performs them (§5.2.6.2).
-    private func executeRanges(discard: Bool, memory: GuestMemory, backend: any BlockBackend, limits: BlockRequestLimits)
-        -> BlockRequestStatus
-    {
+    private func executeRanges(
+        discard: Bool, memory: GuestMemory, backend: any BlockBackend, limits: BlockRequestLimits
+    ) -> BlockRequestStatus {
         let maximumSegments = discard ? limits.maximumDiscardSegments : limits.maximumWriteZeroesSegments
         let maximumSectors = discard ? limits.maximumDiscardSectors : limits.maximumWriteZeroesSectors
         let length = readableDataLength

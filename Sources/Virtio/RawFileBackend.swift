@@ -17,6 +17,10 @@ public final class RawFileBackend: BlockBackend {
     private static let fallocZeroRange: Int32 = 0x10
     /// O_DIRECT on x86-64 (bits/fcntl-linux.h); Glibc only exports it under _GNU_SOURCE.
     private static let openDirect: Int32 = 0o40000
+    /// fallocate(2)'s C signature. Glibc declares the function only under _GNU_SOURCE, which Swift's Glibc
+    /// module does not set, so it is looked up by name once (dlsym with RTLD_DEFAULT, a null handle).
+    private typealias Fallocate = @convention(c) (Int32, Int32, off_t, off_t) -> Int32
+    static let fallocateAddress = Int(bitPattern: dlsym(nil, "fallocate"))
     /// Bytes written per pwrite when zeroes must be written out.
     private static let zeroChunk = 64 * 1024
 
@@ -121,8 +125,10 @@ public final class RawFileBackend: BlockBackend {
         }
     }
 
-    /// fallocate(2), retrying EINTR; returns 0 or the errno.
+    /// fallocate(2), retrying EINTR; returns 0 or the errno (ENOSYS when the C library lacks it).
     private func allocate(mode: Int32, offset: UInt64, length: UInt64) -> Int32 {
+        guard let address = UnsafeRawPointer(bitPattern: Self.fallocateAddress) else { return ENOSYS }
+        let fallocate = unsafeBitCast(address, to: Fallocate.self)
         while fallocate(descriptor, mode, off_t(offset), off_t(length)) != 0 {
             if errno == EINTR { continue }
             return errno

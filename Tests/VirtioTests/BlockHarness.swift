@@ -53,7 +53,9 @@ final class BlockHarness {
     /// Submits `readable` buffers then writable buffers of `writableLengths`, notifies, and returns the
     /// status (last writable byte), used length and all writable bytes before the status.
     func submit(readable: [[UInt8]], writableLengths: [Int]) throws -> Completion {
-        var buffers = try readable.map { TestBuffer(address: try rings.buffer($0), length: UInt32($0.count), writable: false) }
+        var buffers = try readable.map {
+            TestBuffer(address: try rings.buffer($0), length: UInt32($0.count), writable: false)
+        }
         var writable: [TestBuffer] = []
         for length in writableLengths {
             let address = try rings.buffer([UInt8](repeating: 0xEE, count: length))

@@ -61,6 +61,11 @@ struct RawFileBackendTests {
         #expect(contents[204_096] == 0xAB)
     }
 
+    @Test("fallocate is found in the C library, so discard and write-zeroes need not write zeroes")
+    func fallocateAvailable() {
+        #expect(RawFileBackend.fallocateAddress != 0)
+    }
+
     @Test("opening a missing file reports open with ENOENT")
     func missing() {
         #expect(throws: BlockBackendError.open(path: "/nonexistent/disk.img", errno: ENOENT)) {

@@ -39,11 +39,6 @@ struct SplitVirtqueueTests {
         #expect(chain.writableLength == 513)
         #expect(queue.nextAvailableIndex == 1)
         #expect(try queue.popAvailable(memory: memory) == nil)
-        try queue.addUsed(head: 0, length: 1, memory: memory)
-        try queue.addUsed(head: 0, length: 2, memory: memory)
-        #expect(try driver.usedIndex() == 1)
-        #expect(try driver.usedElement(0xFFFF).length == 1)
-        #expect(try driver.usedElement(0).length == 2)
     }
 
     @Test("an indirect table is followed, its WRITE flag on the table descriptor ignored")
@@ -144,7 +139,7 @@ struct SplitVirtqueueTests {
         // 2 GiB of NORESERVE RAM: nothing is touched but the rings.
         let memory = try GuestMemory(size: 2 << 30)
         let driver = TestDriver(memory: memory)
-        let huge = TestBuffer(address: GuestAddress(1 << 30), length: 0x7000_0000, writable: false)
+        let huge = TestBuffer(address: GuestAddress(1 << 20), length: 0x7000_0000, writable: false)
         try driver.writeChain([huge, huge, huge])
         try driver.makeAvailable(0)
         var queue = driver.queue()
