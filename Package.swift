@@ -27,11 +27,13 @@ let package = Package(
         .target(name: "X86Emulation", dependencies: ["KVM", "GuestMemory"]),
         // Bus and legacy devices (UART, i8042, ACPI power): state machines with injected effects.
         .target(name: "Devices"),
+        // Virtqueues, the virtio-mmio transport and device models (virtio-blk), separate from backends.
+        .target(name: "Virtio", dependencies: ["GuestMemory", "Devices"]),
         // Machine builder, vCPU threads, run loop, console.
         .target(
             name: "VMM",
             dependencies: [
-                "KVM", "GuestMemory", "X86Boot", "X86Emulation", "Devices",
+                "KVM", "GuestMemory", "X86Boot", "X86Emulation", "Devices", "Virtio",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
@@ -45,6 +47,7 @@ let package = Package(
         .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory"]),
         .testTarget(name: "X86BootTests", dependencies: ["X86Boot", "KVM", "GuestMemory"]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices"]),
+        .testTarget(name: "VirtioTests", dependencies: ["Virtio", "GuestMemory", "Devices"]),
         .testTarget(name: "X86EmulationTests", dependencies: ["X86Emulation", "KVM", "GuestMemory"]),
         .testTarget(name: "KVMTests", dependencies: ["KVM", "GuestMemory", "X86Emulation", "VMM", "Devices"]),
         .testTarget(name: "IntegrationTests", dependencies: ["VMM"]),

@@ -2,6 +2,7 @@ import Devices
 import GuestMemory
 import KVM
 import Logging
+import Virtio
 import X86Boot
 import X86Emulation
 
@@ -43,18 +44,20 @@ public final class Machine: @unchecked Sendable {
         self.host = host
 
         let bootImage = try Self.readBootFiles(config.boot)
+        let diskBackends = try Self.openDisks(config.disks)
         let memory = try step("allocating guest memory") { try GuestMemory(size: config.memorySize) }
         let hypervisor = try step("opening /dev/kvm") { try Hypervisor() }
         let vm = try step("creating the VM") { try hypervisor.createVirtualMachine() }
         try step("setting up the VM") { try Self.configureVM(vm, memory: memory, config: config, host: host) }
 
-        let serialLine = SerialInterruptLine(vm: vm, irq: Self.serialIRQ, enabled: config.inKernelIrqchip)
+        let serialLine = InterruptLine(vm: vm, irq: Self.serialIRQ, enabled: config.inKernelIrqchip)
         let serial = Serial16550(
             interruptLine: { level in serialLine.set(level) },
             output: Self.consoleOutput(config.console))
         let lifecycle = MachineLifecycle()
         let (pioBus, mmioBus) = try step("wiring devices") {
-            try Self.buildBuses(config: config, serial: serial, lifecycle: lifecycle)
+            try Self.buildBuses(
+                config: config, serial: serial, disks: diskBackends, vm: vm, memory: memory, lifecycle: lifecycle)
         }
         let vcpus = try step("creating vCPUs") {
             try Self.createVCPUs(vm: vm, hypervisor: hypervisor, config: config, host: host)
@@ -82,6 +85,17 @@ public final class Machine: @unchecked Sendable {
     enum BootImage {
         case linux(kernel: BootFile, initrd: BootFile?, commandLine: String)
         case raw(code: [UInt8], loadAddress: UInt64, mode: MachineConfig.RawMode)
+    }
+
+    /// Opens every disk image before anything is allocated, so a bad path fails fast.
+    static func openDisks(_ disks: [MachineConfig.Disk]) throws -> [any BlockBackend] {
+        try disks.map { disk in
+            do {
+                return try RawFileBackend(path: disk.path, readOnly: disk.readOnly, direct: disk.direct)
+            } catch {
+                throw VMMError.invalidConfiguration("--disk: \(error)")
+            }
+        }
     }
 
     static let maximumKernelSize = 256 << 20
@@ -136,11 +150,19 @@ public final class Machine: @unchecked Sendable {
     }
 
     /// The port and MMIO buses, sealed: nothing is added once vCPUs run, so lookups take no lock.
-    static func buildBuses(config: MachineConfig, serial: Serial16550, lifecycle: MachineLifecycle) throws -> (
-        Bus, Bus
-    ) {
+    static func buildBuses(
+        config: MachineConfig, serial: Serial16550, disks: [any BlockBackend], vm: VirtualMachine,
+        memory: GuestMemory, lifecycle: MachineLifecycle
+    ) throws -> (Bus, Bus) {
         let pio = Bus()
         let mmio = Bus()
+        for (slot, (disk, backend)) in zip(config.disks, disks).enumerated() {
+            let line = InterruptLine(vm: vm, irq: VirtioMMIOLayout.interrupts[slot], enabled: config.inKernelIrqchip)
+            let transport = VirtioMMIOTransport(
+                device: VirtioBlock(backend: backend, serial: disk.serial), memory: memory,
+                interruptLine: { level in line.set(level) })
+            try mmio.insert(transport, base: VirtioMMIOLayout.address(slot: slot), length: VirtioMMIOTransport.rangeLength)
+        }
         try pio.insert(serial, base: serialPort, length: Serial16550.rangeLength)
         let power = ACPIPowerDevice(
             onPowerOff: { lifecycle.finish(.poweredOff) },
@@ -188,7 +210,8 @@ public final class Machine: @unchecked Sendable {
         switch image {
         case .linux(let kernel, let initrd, let userCommandLine):
             let rsdp = try ACPITables.write(vcpuCount: vcpus.count, into: memory)
-            let commandLine = GuestCommandLine.compose(user: userCommandLine, host: host)
+            let devices = config.disks.indices.map(VirtioMMIOLayout.commandLineArgument(slot:))
+            let commandLine = GuestCommandLine.compose(user: userCommandLine, host: host, devices: devices)
             let loaded = try LinuxLoader.load(
                 kernel: kernel, initrd: initrd, commandLine: commandLine, rsdpAddress: rsdp, into: memory)
             let (registers, special) = loaded.bootState(from: try vcpus[0].specialRegisters())

@@ -37,7 +37,26 @@ public struct MachineConfig: Sendable {
         case none
     }
 
+    /// A virtio-blk disk backed by a raw image file.
+    public struct Disk: Sendable, Equatable {
+        public var path: String
+        public var readOnly: Bool
+        /// O_DIRECT: bypass the host page cache.
+        public var direct: Bool
+        /// What the guest reads with VIRTIO_BLK_T_GET_ID (at most 20 bytes).
+        public var serial: String
+
+        public init(path: String, readOnly: Bool = false, direct: Bool = false, serial: String = "") {
+            self.path = path
+            self.readOnly = readOnly
+            self.direct = direct
+            self.serial = serial
+        }
+    }
+
     public var boot: Boot
+    /// virtio-blk disks, in the order the guest names them (vda, vdb, …).
+    public var disks: [Disk] = []
     public var memorySize: UInt64 = 256 << 20
     public var vcpuCount: Int = 1
     public var console: Console = .stdio
@@ -61,6 +80,12 @@ public struct MachineConfig: Sendable {
     public func validate() throws {
         guard (1...Self.maximumVCPUs).contains(vcpuCount) else {
             throw VMMError.invalidConfiguration("--cpus must be between 1 and \(Self.maximumVCPUs), got \(vcpuCount)")
+        }
+        guard disks.count <= VirtioMMIOLayout.slotCount else {
+            throw VMMError.invalidConfiguration("at most \(VirtioMMIOLayout.slotCount) virtio devices are supported")
+        }
+        for disk in disks where disk.serial.utf8.count > 20 {
+            throw VMMError.invalidConfiguration("disk serial \"\(disk.serial)\" is longer than 20 bytes")
         }
         guard memorySize % 4096 == 0 else {
             throw VMMError.invalidConfiguration("--memory must be a multiple of 4 KiB")

@@ -30,6 +30,13 @@ struct Run: ParsableCommand {
     @Option(help: "Number of vCPUs.")
     var cpus: Int = 1
 
+    @Option(
+        help: ArgumentHelp(
+            "A virtio-blk disk backed by a raw image (repeatable; the guest sees vda, vdb, …).",
+            valueName: "path=IMAGE[,readonly=on][,direct=on][,serial=ID]"),
+        transform: DiskOption.parse)
+    var disk: [MachineConfig.Disk] = []
+
     @Flag(help: "Log VMM diagnostics and exit counters to stderr.")
     var verbose = false
 
@@ -50,6 +57,7 @@ struct Run: ParsableCommand {
         var config = MachineConfig(boot: .linux(kernelPath: kernel, initrdPath: initrd, commandLine: cmdline))
         config.memorySize = memory.bytes
         config.vcpuCount = cpus
+        config.disks = disk
 
         let machine: Machine
         do {

@@ -22,9 +22,9 @@ struct LinuxBootTests {
 
     /// One boot, many checks: boot markers, the shell runs typed commands, every vCPU is online, the
     /// kernel saw our ACPI tables and serial port, and `poweroff` ends the VMM with exit code 0.
-    func bootAndCheck(kernel: String, cpus: Int) throws {
+    func bootAndCheck(kernel: String, cpus: Int, disks: TestDisks? = nil) throws {
         try Self.requireGuest()
-        let guest = try GuestProcess(kernel: kernel, cpus: cpus)
+        let guest = try GuestProcess(kernel: kernel, cpus: cpus, extraArguments: disks?.arguments ?? [])
         defer { if guest.process.isRunning { guest.process.terminate() } }
 
         try guest.expect("SWIFTVIRT-INIT", timeout: Self.bootTimeout)
@@ -43,18 +43,46 @@ struct LinuxBootTests {
         // A pipeline forks and execs several programs, each a round of converted syscalls on kvm_pvm.
         #expect(try guest.run("echo swift | tr a-z A-Z | rev", timeout: Self.commandTimeout) == "TFIWS")
 
+        if let disks { try checkDisks(disks, in: guest) }
+
         guest.type("poweroff")
         let status = guest.waitForExit(timeout: Self.commandTimeout)
         #expect(status == 0, "swiftvirt exit status after poweroff; console:\n\(guest.transcript.suffix(3000))")
         #expect(guest.transcript.contains("reboot: Power down"))
+        if let disks {
+            // What the guest wrote and synced is in the image file after power-off.
+            let sector = try disks.readWritable(sector: TestDisks.guestSector)
+            #expect(Array(sector.prefix(TestDisks.guestPattern.utf8.count)) == Array(TestDisks.guestPattern.utf8))
+        }
+    }
+
+    /// virtio-blk over virtio-mmio: sizes, the read-only flag, the serial, a host-written pattern read by
+    /// the guest, a guest write synced to the file, a write refused by the read-only disk.
+    func checkDisks(_ disks: TestDisks, in guest: GuestProcess) throws {
+        let t = Self.commandTimeout
+        #expect(try guest.run("cat /sys/block/vda/size", timeout: t) == "\(TestDisks.writableSectors)")
+        #expect(try guest.run("cat /sys/block/vdb/size /sys/block/vdb/ro", timeout: t) == "\(TestDisks.readOnlySectors)\r\n1")
+        // sysfs prints the virtio-blk ID (GET_ID) without a newline.
+        let serial = try guest.run("cat /sys/block/vda/serial; echo", timeout: t)
+        #expect(serial == TestDisks.serial)
+        let hostPattern = try guest.run(
+            "dd if=/dev/vda bs=512 skip=\(TestDisks.hostSector) count=1 2>/dev/null | head -c \(TestDisks.hostPattern.utf8.count)",
+            timeout: t)
+        #expect(hostPattern == TestDisks.hostPattern)
+        let write = try guest.run(
+            "echo \(TestDisks.guestPattern) | dd of=/dev/vda bs=512 seek=\(TestDisks.guestSector) conv=sync 2>/dev/null; sync; echo done",
+            timeout: t)
+        #expect(write == "done")
+        let refused = try guest.run("dd if=/dev/zero of=/dev/vdb bs=512 count=1 2>/dev/null; echo rc=$?", timeout: t)
+        #expect(refused != "rc=0")
     }
 
     @Test func bzImageWithOneVCPU() throws {
         try bootAndCheck(kernel: TestGuest.bzImage, cpus: 1)
     }
 
-    @Test func pvhVmlinuxWithTwoVCPUs() throws {
-        try bootAndCheck(kernel: TestGuest.vmlinux, cpus: 2)
+    @Test func pvhVmlinuxWithTwoVCPUsAndTwoDisks() throws {
+        try bootAndCheck(kernel: TestGuest.vmlinux, cpus: 2, disks: try TestDisks())
     }
 }
 
@@ -62,5 +90,43 @@ struct GuestMissing: Error, CustomStringConvertible {
     let path: String
     var description: String {
         "\(path) is missing: run scripts/guest/build.sh (or scripts/test.sh) to build the test guest"
+    }
+}
+
+/// Two raw images for the disk checks: a writable one with a host-written pattern, a read-only one.
+struct TestDisks {
+    static let writableSectors = 32768  // 16 MiB
+    static let readOnlySectors = 2048  // 1 MiB
+    static let serial = "swiftvirt-test-vda"
+    static let hostSector = 100
+    static let hostPattern = "HOST-WROTE-THIS-SECTOR"
+    static let guestSector = 200
+    static let guestPattern = "GUEST-WROTE-THIS-SECTOR"
+
+    let writable: URL
+    let readOnly: URL
+
+    init() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("swiftvirt-disks-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        writable = directory.appendingPathComponent("vda.raw")
+        readOnly = directory.appendingPathComponent("vdb.raw")
+        var image = Data(count: Self.writableSectors * 512)
+        image.replaceSubrange(
+            (Self.hostSector * 512)..<(Self.hostSector * 512 + Self.hostPattern.utf8.count),
+            with: Data(Self.hostPattern.utf8))
+        try image.write(to: writable)
+        try Data(count: Self.readOnlySectors * 512).write(to: readOnly)
+    }
+
+    var arguments: [String] {
+        ["--disk", "path=\(writable.path),serial=\(Self.serial)", "--disk", "path=\(readOnly.path),readonly=on"]
+    }
+
+    func readWritable(sector: Int) throws -> [UInt8] {
+        let handle = try FileHandle(forReadingFrom: writable)
+        defer { try? handle.close() }
+        try handle.seek(toOffset: UInt64(sector * 512))
+        return Array(try handle.read(upToCount: 512) ?? Data())
     }
 }
