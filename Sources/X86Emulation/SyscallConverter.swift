@@ -183,12 +183,17 @@ public final class SyscallConverter: Sendable {
     private func finishSyscall(
         registers: inout Registers, userRSP: UInt64, flags: UInt64, resume: UInt64, context: some CPUContext
     ) throws {
-        let msrs = try context.msrs([X86.MSR.star, X86.MSR.kernelGSBase])
+        let msrs = try context.msrs([X86.MSR.star, X86.MSR.kernelGSBase, X86.MSR.fsBase, X86.MSR.gsBase])
         guard let star = msrs[X86.MSR.star] else { throw SyscallConversionError.msrUnavailable(X86.MSR.star) }
         guard let kernelGSBase = msrs[X86.MSR.kernelGSBase] else {
             throw SyscallConversionError.msrUnavailable(X86.MSR.kernelGSBase)
         }
         var special = try context.specialRegisters()
+        // KVM_SET_SREGS writes every segment back. Take the FS and GS bases from their MSRs, which read the
+        // live values, so a segment cache that lags a guest WRMSR (a context switch) is never written back
+        // over the process's TLS base.
+        if let fsBase = msrs[X86.MSR.fsBase] { special.fs.base = fsBase }
+        if let gsBase = msrs[X86.MSR.gsBase] { special.gs.base = gsBase }
         // CS.Selector ← STAR[47:32] AND FFFCH; SS.Selector ← STAR[47:32] + 8; flat, DPL 0.
         let selector = UInt16(truncatingIfNeeded: star >> 32)
         special.cs = Segment(

@@ -18,6 +18,9 @@ enum X86 {
         static let lstar: UInt32 = 0xC000_0082
         /// IA32_KERNEL_GS_BASE: the value SWAPGS exchanges with the GS base.
         static let kernelGSBase: UInt32 = 0xC000_0102
+        /// IA32_FS_BASE and IA32_GS_BASE: the live segment bases.
+        static let fsBase: UInt32 = 0xC000_0100
+        static let gsBase: UInt32 = 0xC000_0101
     }
 
     /// RFLAGS bits (SDM Vol. 1 §3.4.3).

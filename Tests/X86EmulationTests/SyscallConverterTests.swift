@@ -230,6 +230,23 @@ import Testing
         #expect(cpu.injected.isEmpty)
     }
 
+    /// KVM_SET_SREGS writes every segment back: the FS and GS bases must come from their MSRs (live),
+    /// not from a segment cache that may lag a guest WRMSR.
+    @Test func segmentBasesComeFromTheirMSRs() throws {
+        try converter.lstarWritten(Self.entry, context: cpu, memory: memory)
+        try fault(rip: Self.entry, cs: 0x33, rflags: 0x0246)
+        cpu.sregs.fs.base = 0x1111_0000  // stale
+        cpu.sregs.gs.base = 0x2222_0000  // stale
+        cpu.msrValues[0xC000_0100] = 0x7F00_AAAA_0000  // live FS base (the process's TLS)
+        cpu.msrValues[0xC000_0101] = 0x7F00_BBBB_0000  // live user GS base
+
+        #expect(try converter.handleBreakpoint(context: cpu, memory: memory))
+
+        #expect(cpu.sregs.fs.base == 0x7F00_AAAA_0000)
+        #expect(cpu.sregs.gs.base == Self.kernelGSBase)
+        #expect(cpu.msrWrites[0xC000_0102] == 0x7F00_BBBB_0000)  // swapgs parks the live user GS base
+    }
+
     @Test func completesOrdinaryPageFaultsWithTheReplacedCld() throws {
         try converter.lstarWritten(Self.entry, context: cpu, memory: memory)
         try fault(rip: 0x0000_5555_0000_1000, cs: 0x33, rflags: 0x246)
