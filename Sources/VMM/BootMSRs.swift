@@ -6,11 +6,11 @@ enum BootMSRs {
         (0x174, 0),  // IA32_SYSENTER_CS
         (0x175, 0),  // IA32_SYSENTER_ESP
         (0x176, 0),  // IA32_SYSENTER_EIP
-        (0xC000_0081, 0),  // STAR
-        (0xC000_0082, 0),  // LSTAR
+        (X86.MSR.star, 0),
+        (X86.MSR.lstar, 0),
         (0xC000_0083, 0),  // CSTAR
-        (0xC000_0084, 0),  // SYSCALL_MASK (FMASK)
-        (0xC000_0102, 0),  // KERNEL_GS_BASE
+        (X86.MSR.syscallMask, 0),
+        (X86.MSR.kernelGSBase, 0),
         (0x10, 0),  // IA32_TSC
         (0x1A0, 1),  // IA32_MISC_ENABLE: fast string operations
         (0x2FF, (1 << 11) | 6),  // IA32_MTRR_DEF_TYPE: MTRRs enabled, default write-back

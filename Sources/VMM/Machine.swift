@@ -33,7 +33,6 @@ public final class Machine: @unchecked Sendable {
     /// Where KVM may put its VMX TSS and identity-map page: just below the BIOS area at 4 GiB.
     static let tssAddress: UInt64 = 0xFFFB_D000
     static let identityMapAddress: UInt64 = 0xFFFB_C000
-    static let msrLSTAR: UInt32 = 0xC000_0082
 
     /// Builds the machine in the boot sequence's order; a failure tears down what was built (every
     /// resource is owned by an object released on the way out).
@@ -127,7 +126,7 @@ public final class Machine: @unchecked Sendable {
                 hostAddress: region.hostAddress)
         }
         if host.convertsSyscalls {
-            try vm.trapMSRWrites([msrLSTAR])
+            try vm.trapMSRWrites([X86.MSR.lstar])
         }
         // POST-code port 0x80: Linux writes it as an I/O delay. Nobody reads it, so keep it in the kernel.
         if vm.check(.coalescedPIO) > 0 {

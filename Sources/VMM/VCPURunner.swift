@@ -123,8 +123,6 @@ final class VCPURunner: @unchecked Sendable {
         }
     }
 
-    private static let msrLSTAR: UInt32 = 0xC000_0082
-
     private func handleMSRWrite(index: UInt32, value: UInt64) throws -> MachineExit? {
         do {
             try vcpu.setMSRs([(index, value)])
@@ -133,7 +131,7 @@ final class VCPURunner: @unchecked Sendable {
             return nil
         }
         vcpu.completeMSR(failed: false)
-        if index == Self.msrLSTAR, let converter = machine.syscallConverter {
+        if index == X86.MSR.lstar, let converter = machine.syscallConverter {
             do {
                 try converter.lstarWritten(value, context: vcpu, memory: machine.memory)
             } catch {

@@ -5,18 +5,8 @@ import KVM
 /// from the vCPU (so fields we do not own, like the APIC base, keep KVM's values) and sets what each
 /// boot protocol requires.
 enum BootCPUState {
-    // CR0, CR4 and EFER bits (Intel SDM Vol. 3 §2.5, §2.2.1).
-    static let cr0PE: UInt64 = 1 << 0
-    static let cr0MP: UInt64 = 1 << 1
-    static let cr0ET: UInt64 = 1 << 4
-    static let cr0NE: UInt64 = 1 << 5
-    static let cr0WP: UInt64 = 1 << 16
-    static let cr0PG: UInt64 = 1 << 31
-    static let cr4PAE: UInt64 = 1 << 5
-    static let eferLME: UInt64 = 1 << 8
-    static let eferLMA: UInt64 = 1 << 10
-    /// RFLAGS with only the always-one bit 1: interrupts off, as both protocols require.
-    static let rflags: UInt64 = 0x2
+    /// Reserved bit 1 only: interrupts off.
+    static let rflags = X86.Flags.reserved1
 
     /// PVH (Xen PVH ABI, Linux arch/x86/platform/pvh/head.S): 32-bit protected mode, paging off,
     /// CR0 = PE|ET, CR4 = 0, flat 32-bit code and data, TR a 32-bit-compatible TSS at 0 with limit 0x67,
@@ -30,7 +20,7 @@ enum BootCPUState {
         sregs.tr = GDT.tssSegment
         sregs.gdt = GDT.register
         sregs.idt = DescriptorTable(base: 0, limit: 0)
-        sregs.cr0 = cr0PE | cr0ET
+        sregs.cr0 = X86.Control.cr0ProtectionEnable | X86.Control.cr0ExtensionType
         sregs.cr3 = 0
         sregs.cr4 = 0
         sregs.efer = 0
@@ -53,10 +43,10 @@ enum BootCPUState {
         sregs.tr = GDT.tssSegment
         sregs.gdt = GDT.register
         sregs.idt = DescriptorTable(base: 0, limit: 0)
-        sregs.cr0 = cr0PE | cr0MP | cr0ET | cr0NE | cr0WP | cr0PG
+        sregs.cr0 = X86.Control.cr0ProtectionEnable | X86.Control.cr0MonitorCoprocessor | X86.Control.cr0ExtensionType | X86.Control.cr0NumericError | X86.Control.cr0WriteProtect | X86.Control.cr0Paging
         sregs.cr3 = BootLayout.pml4.rawValue
-        sregs.cr4 = cr4PAE
-        sregs.efer = eferLME | eferLMA
+        sregs.cr4 = X86.Control.cr4PhysicalAddressExtension
+        sregs.efer = X86.Control.eferLongModeEnable | X86.Control.eferLongModeActive
         var regs = Registers()
         regs.rip = entry
         regs.rsi = bootParams.rawValue
