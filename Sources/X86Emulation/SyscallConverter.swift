@@ -179,36 +179,29 @@ public final class SyscallConverter: Sendable {
     }
 
     /// What SYSCALL should have done besides RCX/R11 (which hold the user RIP and RFLAGS already), plus the
-    /// entry's `swapgs`.
+    /// entry's `swapgs`. The vCPU is already at CPL 0 with the kernel CS (the #PF was delivered through an
+    /// interrupt gate), and a null SS is what 64-bit mode leaves after such a privilege change, which Linux's
+    /// entry code does not depend on; so no segment register is written. The `swapgs` goes through the two
+    /// GS-base MSRs: KVM_SET_SREGS would rewrite every segment through a software KVM's lazily loaded
+    /// segment state for the sake of one base.
     private func finishSyscall(
         registers: inout Registers, userRSP: UInt64, flags: UInt64, resume: UInt64, context: some CPUContext
     ) throws {
-        let msrs = try context.msrs([X86.MSR.star, X86.MSR.kernelGSBase, X86.MSR.fsBase, X86.MSR.gsBase])
-        guard let star = msrs[X86.MSR.star] else { throw SyscallConversionError.msrUnavailable(X86.MSR.star) }
+        let msrs = try context.msrs([X86.MSR.star, X86.MSR.kernelGSBase, X86.MSR.gsBase])
+        guard msrs[X86.MSR.star] != nil else { throw SyscallConversionError.msrUnavailable(X86.MSR.star) }
         guard let kernelGSBase = msrs[X86.MSR.kernelGSBase] else {
             throw SyscallConversionError.msrUnavailable(X86.MSR.kernelGSBase)
         }
-        var special = try context.specialRegisters()
-        // KVM_SET_SREGS writes every segment back. Take the FS and GS bases from their MSRs, which read the
-        // live values, so a segment cache that lags a guest WRMSR (a context switch) is never written back
-        // over the process's TLS base.
-        if let fsBase = msrs[X86.MSR.fsBase] { special.fs.base = fsBase }
-        if let gsBase = msrs[X86.MSR.gsBase] { special.gs.base = gsBase }
-        // CS.Selector ← STAR[47:32] AND FFFCH; SS.Selector ← STAR[47:32] + 8; flat, DPL 0.
-        let selector = UInt16(truncatingIfNeeded: star >> 32)
-        special.cs = Segment(
-            base: 0, limit: 0xFFFF_FFFF, selector: selector & 0xFFFC, type: 0xB, dpl: 0, db: false, l: true, g: true)
-        special.ss = Segment(base: 0, limit: 0xFFFF_FFFF, selector: selector &+ 8, type: 0x3, dpl: 0, db: true, g: true)
-        // swapgs.
-        let userGSBase = special.gs.base
-        special.gs.base = kernelGSBase
-
+        guard let userGSBase = msrs[X86.MSR.gsBase] else {
+            throw SyscallConversionError.msrUnavailable(X86.MSR.gsBase)
+        }
         registers.rsp = userRSP
         registers.rflags = (flags & ~(X86.Flags.interrupt | X86.Flags.resume)) | X86.Flags.reserved1
         registers.rip = resume
 
-        try context.setMSRs([(index: X86.MSR.kernelGSBase, value: userGSBase)])
-        try context.setSpecialRegisters(special)
+        try context.setMSRs([
+            (index: X86.MSR.gsBase, value: kernelGSBase), (index: X86.MSR.kernelGSBase, value: userGSBase),
+        ])
         try context.setRegisters(registers)
     }
 }

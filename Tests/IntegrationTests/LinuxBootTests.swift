@@ -25,7 +25,13 @@ struct LinuxBootTests {
     func bootAndCheck(kernel: String, cpus: Int, disks: TestDisks? = nil) throws {
         try Self.requireGuest()
         let guest = try GuestProcess(kernel: kernel, cpus: cpus, extraArguments: disks?.arguments ?? [])
-        defer { if guest.process.isRunning { guest.process.terminate() } }
+        // The whole console, for diagnosing a failure after the fact (CI prints only the expectations).
+        let consoleLog = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "swiftvirt-console-\(URL(fileURLWithPath: kernel).lastPathComponent)-\(cpus)cpu.log")
+        defer {
+            if guest.process.isRunning { guest.process.terminate() }
+            try? Data(guest.transcript.utf8).write(to: consoleLog)
+        }
 
         try guest.expect("SWIFTVIRT-INIT", timeout: Self.bootTimeout)
         try guest.expect("SWIFTVIRT-READY nproc=\(cpus)", timeout: Self.commandTimeout)

@@ -8,6 +8,7 @@ import KVM
 final class FakeCPU: CPUContext {
     var regs = Registers()
     var sregs = SpecialRegisters()
+    var specialRegisterWrites = 0
     var fpuState = FPUState()
     var msrValues: [UInt32: UInt64] = [:]
     /// Linear page → physical page. nil: identity mapping of everything.
@@ -44,17 +45,28 @@ final class FakeCPU: CPUContext {
     func registers() throws -> Registers { regs }
     func setRegisters(_ registers: Registers) throws { regs = registers }
     func specialRegisters() throws -> SpecialRegisters { sregs }
-    func setSpecialRegisters(_ registers: SpecialRegisters) throws { sregs = registers }
+    func setSpecialRegisters(_ registers: SpecialRegisters) throws {
+        sregs = registers
+        specialRegisterWrites += 1
+    }
     func fpu() throws -> FPUState { fpuState }
     func setFPU(_ state: FPUState) throws { fpuState = state }
 
+    /// As in KVM, IA32_FS_BASE and IA32_GS_BASE are the FS and GS segment bases.
     func msrs(_ indices: [UInt32]) throws -> [UInt32: UInt64] {
-        msrValues.filter { indices.contains($0.key) }
+        var values = msrValues.filter { indices.contains($0.key) }
+        if indices.contains(0xC000_0100) { values[0xC000_0100] = sregs.fs.base }
+        if indices.contains(0xC000_0101) { values[0xC000_0101] = sregs.gs.base }
+        return values
     }
 
     func setMSRs(_ values: [(index: UInt32, value: UInt64)]) throws {
         for (index, value) in values {
-            msrValues[index] = value
+            switch index {
+            case 0xC000_0100: sregs.fs.base = value
+            case 0xC000_0101: sregs.gs.base = value
+            default: msrValues[index] = value
+            }
             msrWrites[index] = value
         }
     }
