@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 GUEST_DIR=$(scripts/guest/build.sh | tail -1)
-swift build -c release --product swiftvirt
+swift build -c release --static-swift-stdlib --product swiftvirt
 exec .build/release/swiftvirt run \
     --kernel "$GUEST_DIR/vmlinux" --initrd "$GUEST_DIR/initramfs.cpio.gz" \
     --cmdline "console=ttyS0 8250.nr_uarts=1 panic=-1" --memory 256M --cpus 2 "$@"

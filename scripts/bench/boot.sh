@@ -17,7 +17,7 @@ cmdline="console=ttyS0 8250.nr_uarts=1 panic=-1"
 if [ -d /sys/module/kvm_pvm ]; then
   cmdline="noxsave nofsgsbase mitigations=off clearcpuid=cx16,popcnt,rdrand,rdseed,invpcid,rdpid,rdtscp,smap tsc=reliable $cmdline"
 fi
-swift build -c release --product swiftvirt >&2
+swift build -c release --static-swift-stdlib --product swiftvirt >&2
 results=$(mktemp -d)
 measure="python3 scripts/bench/boot_measure.py SWIFTVIRT-INIT"
 # A point both VMMs reach on a software-KVM host (QEMU stops at the int3 self-test right after it).
