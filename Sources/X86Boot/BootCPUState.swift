@@ -14,12 +14,7 @@ enum BootCPUState {
     static func pvh(entry: UInt32, startInfo: GuestAddress, from current: SpecialRegisters)
         -> (Registers, SpecialRegisters)
     {
-        var sregs = current
-        sregs.cs = GDT.code32Segment
-        setDataSegments(&sregs, GDT.dataSegment)
-        sregs.tr = GDT.tssSegment
-        sregs.gdt = GDT.register
-        sregs.idt = DescriptorTable(base: 0, limit: 0)
+        var sregs = flatSegments(current, code: GDT.code32Segment)
         sregs.cr0 = X86.Control.cr0ProtectionEnable | X86.Control.cr0ExtensionType
         sregs.cr3 = 0
         sregs.cr4 = 0
@@ -37,13 +32,10 @@ enum BootCPUState {
     static func linux64(entry: UInt64, bootParams: GuestAddress, from current: SpecialRegisters)
         -> (Registers, SpecialRegisters)
     {
-        var sregs = current
-        sregs.cs = GDT.code64Segment
-        setDataSegments(&sregs, GDT.dataSegment)
-        sregs.tr = GDT.tssSegment
-        sregs.gdt = GDT.register
-        sregs.idt = DescriptorTable(base: 0, limit: 0)
-        sregs.cr0 = X86.Control.cr0ProtectionEnable | X86.Control.cr0MonitorCoprocessor | X86.Control.cr0ExtensionType | X86.Control.cr0NumericError | X86.Control.cr0WriteProtect | X86.Control.cr0Paging
+        var sregs = flatSegments(current, code: GDT.code64Segment)
+        sregs.cr0 =
+            X86.Control.cr0ProtectionEnable | X86.Control.cr0MonitorCoprocessor | X86.Control.cr0ExtensionType
+            | X86.Control.cr0NumericError | X86.Control.cr0WriteProtect | X86.Control.cr0Paging
         sregs.cr3 = BootLayout.pml4.rawValue
         sregs.cr4 = X86.Control.cr4PhysicalAddressExtension
         sregs.efer = X86.Control.eferLongModeEnable | X86.Control.eferLongModeActive
@@ -56,11 +48,18 @@ enum BootCPUState {
         return (regs, sregs)
     }
 
-    private static func setDataSegments(_ sregs: inout SpecialRegisters, _ segment: Segment) {
-        sregs.ds = segment
-        sregs.es = segment
-        sregs.fs = segment
-        sregs.gs = segment
-        sregs.ss = segment
+    /// The boot GDT's segments: `code` in CS, flat data in DS/ES/FS/GS/SS, its TSS in TR, no IDT yet.
+    private static func flatSegments(_ current: SpecialRegisters, code: Segment) -> SpecialRegisters {
+        var sregs = current
+        sregs.cs = code
+        sregs.ds = GDT.dataSegment
+        sregs.es = GDT.dataSegment
+        sregs.fs = GDT.dataSegment
+        sregs.gs = GDT.dataSegment
+        sregs.ss = GDT.dataSegment
+        sregs.tr = GDT.tssSegment
+        sregs.gdt = GDT.register
+        sregs.idt = DescriptorTable(base: 0, limit: 0)
+        return sregs
     }
 }
