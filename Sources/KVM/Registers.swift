@@ -57,11 +57,24 @@ public struct Registers: Equatable, Sendable {
     }
 
     init(_ r: kvm_regs) {
-        rax = r.rax; rbx = r.rbx; rcx = r.rcx; rdx = r.rdx
-        rsi = r.rsi; rdi = r.rdi; rsp = r.rsp; rbp = r.rbp
-        r8 = r.r8; r9 = r.r9; r10 = r.r10; r11 = r.r11
-        r12 = r.r12; r13 = r.r13; r14 = r.r14; r15 = r.r15
-        rip = r.rip; rflags = r.rflags
+        rax = r.rax
+        rbx = r.rbx
+        rcx = r.rcx
+        rdx = r.rdx
+        rsi = r.rsi
+        rdi = r.rdi
+        rsp = r.rsp
+        rbp = r.rbp
+        r8 = r.r8
+        r9 = r.r9
+        r10 = r.r10
+        r11 = r.r11
+        r12 = r.r12
+        r13 = r.r13
+        r14 = r.r14
+        r15 = r.r15
+        rip = r.rip
+        rflags = r.rflags
     }
 
     var kvm: kvm_regs {
@@ -110,16 +123,34 @@ public struct Segment: Equatable, Sendable {
     }
 
     init(_ k: kvm_segment) {
-        base = k.base; limit = k.limit; selector = k.selector; type = k.type
-        present = k.present != 0; dpl = k.dpl; db = k.db != 0; s = k.s != 0
-        l = k.l != 0; g = k.g != 0; avl = k.avl != 0; unusable = k.unusable != 0
+        base = k.base
+        limit = k.limit
+        selector = k.selector
+        type = k.type
+        present = k.present != 0
+        dpl = k.dpl
+        db = k.db != 0
+        s = k.s != 0
+        l = k.l != 0
+        g = k.g != 0
+        avl = k.avl != 0
+        unusable = k.unusable != 0
     }
 
     var kvm: kvm_segment {
         var k = kvm_segment()
-        k.base = base; k.limit = limit; k.selector = selector; k.type = type
-        k.present = present ? 1 : 0; k.dpl = dpl; k.db = db ? 1 : 0; k.s = s ? 1 : 0
-        k.l = l ? 1 : 0; k.g = g ? 1 : 0; k.avl = avl ? 1 : 0; k.unusable = unusable ? 1 : 0
+        k.base = base
+        k.limit = limit
+        k.selector = selector
+        k.type = type
+        k.present = present ? 1 : 0
+        k.dpl = dpl
+        k.db = db ? 1 : 0
+        k.s = s ? 1 : 0
+        k.l = l ? 1 : 0
+        k.g = g ? 1 : 0
+        k.avl = avl ? 1 : 0
+        k.unusable = unusable ? 1 : 0
         return k
     }
 }
@@ -148,22 +179,48 @@ public struct SpecialRegisters: Equatable, Sendable {
     public init() {}
 
     init(_ k: kvm_sregs) {
-        cs = Segment(k.cs); ds = Segment(k.ds); es = Segment(k.es); fs = Segment(k.fs)
-        gs = Segment(k.gs); ss = Segment(k.ss); tr = Segment(k.tr); ldt = Segment(k.ldt)
+        cs = Segment(k.cs)
+        ds = Segment(k.ds)
+        es = Segment(k.es)
+        fs = Segment(k.fs)
+        gs = Segment(k.gs)
+        ss = Segment(k.ss)
+        tr = Segment(k.tr)
+        ldt = Segment(k.ldt)
         gdt = DescriptorTable(base: k.gdt.base, limit: k.gdt.limit)
         idt = DescriptorTable(base: k.idt.base, limit: k.idt.limit)
-        cr0 = k.cr0; cr2 = k.cr2; cr3 = k.cr3; cr4 = k.cr4; cr8 = k.cr8
-        efer = k.efer; apicBase = k.apic_base; interruptBitmap = k.interrupt_bitmap
+        cr0 = k.cr0
+        cr2 = k.cr2
+        cr3 = k.cr3
+        cr4 = k.cr4
+        cr8 = k.cr8
+        efer = k.efer
+        apicBase = k.apic_base
+        interruptBitmap = k.interrupt_bitmap
     }
 
     var kvm: kvm_sregs {
         var k = kvm_sregs()
-        k.cs = cs.kvm; k.ds = ds.kvm; k.es = es.kvm; k.fs = fs.kvm
-        k.gs = gs.kvm; k.ss = ss.kvm; k.tr = tr.kvm; k.ldt = ldt.kvm
-        k.gdt.base = gdt.base; k.gdt.limit = gdt.limit
-        k.idt.base = idt.base; k.idt.limit = idt.limit
-        k.cr0 = cr0; k.cr2 = cr2; k.cr3 = cr3; k.cr4 = cr4; k.cr8 = cr8
-        k.efer = efer; k.apic_base = apicBase; k.interrupt_bitmap = interruptBitmap
+        k.cs = cs.kvm
+        k.ds = ds.kvm
+        k.es = es.kvm
+        k.fs = fs.kvm
+        k.gs = gs.kvm
+        k.ss = ss.kvm
+        k.tr = tr.kvm
+        k.ldt = ldt.kvm
+        k.gdt.base = gdt.base
+        k.gdt.limit = gdt.limit
+        k.idt.base = idt.base
+        k.idt.limit = idt.limit
+        k.cr0 = cr0
+        k.cr2 = cr2
+        k.cr3 = cr3
+        k.cr4 = cr4
+        k.cr8 = cr8
+        k.efer = efer
+        k.apic_base = apicBase
+        k.interrupt_bitmap = interruptBitmap
         return k
     }
 
@@ -199,16 +256,26 @@ public struct FPUState: Equatable, Sendable {
         var k = k
         fpr = withUnsafeBytes(of: &k.fpr) { Array($0) }
         xmm = withUnsafeBytes(of: &k.xmm) { Array($0) }
-        fcw = k.fcw; fsw = k.fsw; ftwx = k.ftwx; lastOpcode = k.last_opcode
-        lastIP = k.last_ip; lastDP = k.last_dp; mxcsr = k.mxcsr
+        fcw = k.fcw
+        fsw = k.fsw
+        ftwx = k.ftwx
+        lastOpcode = k.last_opcode
+        lastIP = k.last_ip
+        lastDP = k.last_dp
+        mxcsr = k.mxcsr
     }
 
     var kvm: kvm_fpu {
         var k = kvm_fpu()
         withUnsafeMutableBytes(of: &k.fpr) { $0.copyBytes(from: fpr.prefix(128)) }
         withUnsafeMutableBytes(of: &k.xmm) { $0.copyBytes(from: xmm.prefix(256)) }
-        k.fcw = fcw; k.fsw = fsw; k.ftwx = ftwx; k.last_opcode = lastOpcode
-        k.last_ip = lastIP; k.last_dp = lastDP; k.mxcsr = mxcsr
+        k.fcw = fcw
+        k.fsw = fsw
+        k.ftwx = ftwx
+        k.last_opcode = lastOpcode
+        k.last_ip = lastIP
+        k.last_dp = lastDP
+        k.mxcsr = mxcsr
         return k
     }
 }

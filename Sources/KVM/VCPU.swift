@@ -66,7 +66,9 @@ public final class VCPU: @unchecked Sendable {
                 var value: UInt64 = 0
                 var data = mmio.data
                 withUnsafeMutableBytes(of: &value) { dst in
-                    withUnsafeBytes(of: &data) { dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
+                    withUnsafeBytes(of: &data) {
+                        dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<length]))
+                    }
                 }
                 return .mmioWrite(address: mmio.phys_addr, size: length, value: value)
             }

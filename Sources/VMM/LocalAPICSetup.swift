@@ -18,7 +18,8 @@ enum LocalAPICSetup {
 
     static func update(_ registers: inout [UInt8], at offset: Int, mode: UInt32) {
         guard offset + 4 <= registers.count else { return }
-        var value = UInt32(registers[offset]) | UInt32(registers[offset + 1]) << 8
+        var value =
+            UInt32(registers[offset]) | UInt32(registers[offset + 1]) << 8
             | UInt32(registers[offset + 2]) << 16 | UInt32(registers[offset + 3]) << 24
         value = (value & ~deliveryModeMask) | mode
         for byte in 0..<4 { registers[offset + byte] = UInt8(truncatingIfNeeded: value >> (8 * byte)) }

@@ -160,7 +160,8 @@ public final class Machine: @unchecked Sendable {
             let transport = VirtioMMIOTransport(
                 device: VirtioBlock(backend: backend, serial: disk.serial), memory: memory,
                 interruptLine: { level in line.set(level) })
-            try mmio.insert(transport, base: VirtioMMIOLayout.address(slot: slot), length: VirtioMMIOTransport.rangeLength)
+            try mmio.insert(
+                transport, base: VirtioMMIOLayout.address(slot: slot), length: VirtioMMIOTransport.rangeLength)
         }
         try pio.insert(serial, base: serialPort, length: Serial16550.rangeLength)
         let power = ACPIPowerDevice(
@@ -168,7 +169,8 @@ public final class Machine: @unchecked Sendable {
             onReset: { lifecycle.finish(.reset) })
         try pio.insert(power, base: UInt64(ACPIPorts.pm1aEvent), length: ACPIPowerDevice.rangeLength)
         // 0x60 data and 0x64 command/status; 0x61 in between belongs to the in-kernel PIT.
-        try pio.insert(I8042Controller(onReset: { lifecycle.finish(.reset) }), base: 0x60, length: I8042Controller.rangeLength)
+        try pio.insert(
+            I8042Controller(onReset: { lifecycle.finish(.reset) }), base: 0x60, length: I8042Controller.rangeLength)
         for extra in config.extraDevices {
             switch extra.bus {
             case .pio: try pio.insert(extra.device, base: extra.base, length: extra.length)

@@ -97,7 +97,8 @@ public struct MachineConfig: Sendable {
         case .linux:
             guard memorySize >= Self.minimumLinuxMemory else {
                 throw VMMError.invalidConfiguration(
-                    "--memory \(memorySize >> 20)M is too little for Linux: give at least \(Self.minimumLinuxMemory >> 20)M")
+                    "--memory \(memorySize >> 20)M is too little for Linux: give at least \(Self.minimumLinuxMemory >> 20)M"
+                )
             }
         case .raw(let code, let loadAddress, _):
             guard memorySize >= 1 << 20 else {

@@ -20,7 +20,9 @@ enum RawBoot {
             }
             var special = current
             let selector = UInt16(entry >> 4)
-            for keyPath in [\SpecialRegisters.cs, \.ds, \.es, \.ss, \.fs, \.gs] as [WritableKeyPath<SpecialRegisters, Segment>] {
+            for keyPath in [\SpecialRegisters.cs, \.ds, \.es, \.ss, \.fs, \.gs]
+                as [WritableKeyPath<SpecialRegisters, Segment>]
+            {
                 special[keyPath: keyPath].selector = selector
                 special[keyPath: keyPath].base = UInt64(selector) << 4
             }

@@ -106,7 +106,8 @@ final class VCPURunner: @unchecked Sendable {
                     machine.statistics.convertedSyscalls.add(1, ordering: .relaxed)
                     if machine.logger.logLevel <= .trace, let registers = try? vcpu.registers() {
                         machine.logger.trace(
-                            "vCPU \(vcpu.id) syscall \(registers.rax) (\(registers.rdi), \(registers.rsi), \(registers.rdx))")
+                            "vCPU \(vcpu.id) syscall \(registers.rax) (\(registers.rdi), \(registers.rsi), \(registers.rdx))"
+                        )
                     }
                 } else {
                     machine.statistics.pageFaultPassthroughs.add(1, ordering: .relaxed)

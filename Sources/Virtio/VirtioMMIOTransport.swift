@@ -1,5 +1,5 @@
-import GuestMemory
 import Devices
+import GuestMemory
 import Synchronization
 
 /// The virtio-mmio transport, version 2 ("modern", virtio 1.2 §4.2.2), exposing one `VirtioDevice` as a

@@ -1,4 +1,5 @@
 import KVM
+
 /// Decodes the few instructions the VMM completes (see `InstructionCompleter`). Everything else is
 /// `DecodeError.unsupported`: the table below is the whole instruction set this module knows.
 ///

@@ -22,14 +22,16 @@ struct BusTests {
         #expect(bus.unmappedAccessCount == 2)
     }
 
-    @Test("overlapping ranges are rejected with the range already there", arguments: [
-        (UInt64(0x100), UInt64(0x10)),  // identical
-        (0x0F8, 0x10),  // overlaps the start
-        (0x10F, 0x01),  // the last byte
-        (0x108, 0x20),  // overlaps the end
-        (0x080, 0x100),  // contains it
-        (0x104, 0x04),  // inside it
-    ])
+    @Test(
+        "overlapping ranges are rejected with the range already there",
+        arguments: [
+            (UInt64(0x100), UInt64(0x10)),  // identical
+            (0x0F8, 0x10),  // overlaps the start
+            (0x10F, 0x01),  // the last byte
+            (0x108, 0x20),  // overlaps the end
+            (0x080, 0x100),  // contains it
+            (0x104, 0x04),  // inside it
+        ])
     func overlapRejected(base: UInt64, length: UInt64) throws {
         let bus = Bus()
         try bus.insert(RecordingDevice(), base: 0x100, length: 0x10)
@@ -77,8 +79,9 @@ struct BusTests {
         #expect(throws: BusError.self) { try bus.insert(RecordingDevice(), base: UInt64.max, length: 1) }
     }
 
-    @Test("unmapped reads are all ones for the access size; unmapped writes are dropped and counted",
-          arguments: [(1, UInt64(0xFF)), (2, 0xFFFF), (4, 0xFFFF_FFFF), (8, UInt64.max), (3, 0xFF_FFFF)])
+    @Test(
+        "unmapped reads are all ones for the access size; unmapped writes are dropped and counted",
+        arguments: [(1, UInt64(0xFF)), (2, 0xFFFF), (4, 0xFFFF_FFFF), (8, UInt64.max), (3, 0xFF_FFFF)])
     func unmappedReadsAllOnes(size: Int, expected: UInt64) {
         let bus = Bus()
         #expect(bus.read(address: 0x80, size: size) == expected)

@@ -67,7 +67,9 @@ struct LinuxBootTests {
     func checkDisks(_ disks: TestDisks, in guest: GuestProcess) throws {
         let t = Self.commandTimeout
         #expect(try guest.run("cat /sys/block/vda/size", timeout: t) == "\(TestDisks.writableSectors)")
-        #expect(try guest.run("cat /sys/block/vdb/size /sys/block/vdb/ro", timeout: t) == "\(TestDisks.readOnlySectors)\r\n1")
+        #expect(
+            try guest.run("cat /sys/block/vdb/size /sys/block/vdb/ro", timeout: t)
+                == "\(TestDisks.readOnlySectors)\r\n1")
         // sysfs prints the virtio-blk ID (GET_ID) without a newline.
         let serial = try guest.run("cat /sys/block/vda/serial; echo", timeout: t)
         #expect(serial == TestDisks.serial)

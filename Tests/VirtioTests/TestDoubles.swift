@@ -80,7 +80,8 @@ final class TemporaryDiskImage {
     let path: String
 
     init(size: Int, contents: [UInt8] = []) throws {
-        path = FileManager.default.temporaryDirectory
+        path =
+            FileManager.default.temporaryDirectory
             .appendingPathComponent("virtio-test-\(UUID().uuidString).img").path
         var data = Data(contents)
         if data.count < size { data.append(Data(count: size - data.count)) }

@@ -18,7 +18,8 @@ struct VirtioBlockTests {
         let harness = try BlockHarness()
         let device = harness.device
         #expect(device.deviceID == 2)
-        let expected: UInt64 = VirtioFeature.version1 | VirtioFeature.eventIndex | VirtioFeature.indirectDescriptors
+        let expected: UInt64 =
+            VirtioFeature.version1 | VirtioFeature.eventIndex | VirtioFeature.indirectDescriptors
             | 1 << 2 | 1 << 6 | 1 << 9 | 1 << 13 | 1 << 14
         #expect(device.deviceFeatures == expected)
         #expect(harness.mmio.status == 0b1111)

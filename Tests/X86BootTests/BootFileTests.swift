@@ -9,7 +9,8 @@ final class ScratchFile {
     let path: String
 
     init(_ bytes: [UInt8]) throws {
-        path = FileManager.default.temporaryDirectory
+        path =
+            FileManager.default.temporaryDirectory
             .appendingPathComponent("swiftvirt-bootfile-\(getpid())-\(UUID().uuidString)").path
         try Data(bytes).write(to: URL(fileURLWithPath: path))
     }

@@ -1,7 +1,6 @@
 import GuestMemory
-import X86Emulation
-
 import KVM
+import X86Emulation
 
 /// A vCPU made of plain values: registers as set, a small page map (or identity translation), recorded
 /// exceptions and MSR writes.
