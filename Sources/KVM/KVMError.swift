@@ -12,6 +12,8 @@ public enum KVMError: Error, Equatable, CustomStringConvertible {
     case unsupportedAPIVersion(Int32)
     /// A capability the caller needs is missing.
     case missingCapability(String)
+    /// A system call KVM work depends on failed (eventfd, ...).
+    case system(call: String, errno: Errno)
 
     public var description: String {
         switch self {
@@ -33,6 +35,8 @@ public enum KVMError: Error, Equatable, CustomStringConvertible {
             return "KVM API version \(version) is not supported (need 12)"
         case .missingCapability(let name):
             return "KVM lacks the capability \(name)"
+        case .system(let call, let errno):
+            return "\(call) failed: \(errno) (errno \(errno.rawValue))"
         }
     }
 }

@@ -109,6 +109,49 @@ public final class VirtualMachine: @unchecked Sendable {
         try kvmIoctl(fd, CKVM_KVM_REGISTER_COALESCED_MMIO(), "KVM_REGISTER_COALESCED_MMIO(pio)", &zone)
     }
 
+    /// KVM_IOEVENTFD: a guest write of `length` bytes to `address` (an I/O port when `isPort`) signals
+    /// `notifier` inside KVM instead of exiting to user space; with `datamatch`, only writes of that
+    /// value do (virtio's queue-notify register carries the queue index).
+    public func attachIOEvent(
+        _ notifier: EventNotifier, address: UInt64, length: UInt32, datamatch: UInt64? = nil, isPort: Bool = false
+    ) throws {
+        var request = ioEventRequest(notifier, address: address, length: length, datamatch: datamatch, isPort: isPort)
+        try kvmIoctl(fd, CKVM_KVM_IOEVENTFD(), "KVM_IOEVENTFD(0x\(String(address, radix: 16)))", &request)
+    }
+
+    /// Undoes `attachIOEvent` with the same arguments.
+    public func detachIOEvent(
+        _ notifier: EventNotifier, address: UInt64, length: UInt32, datamatch: UInt64? = nil, isPort: Bool = false
+    ) throws {
+        var request = ioEventRequest(notifier, address: address, length: length, datamatch: datamatch, isPort: isPort)
+        request.flags |= UInt32(1 << kvm_ioeventfd_flag_nr_deassign)
+        try kvmIoctl(fd, CKVM_KVM_IOEVENTFD(), "KVM_IOEVENTFD(deassign)", &request)
+    }
+
+    private func ioEventRequest(
+        _ notifier: EventNotifier, address: UInt64, length: UInt32, datamatch: UInt64?, isPort: Bool
+    ) -> kvm_ioeventfd {
+        var request = kvm_ioeventfd()
+        request.addr = address
+        request.len = length
+        request.fd = notifier.fd
+        if let datamatch {
+            request.datamatch = datamatch
+            request.flags |= UInt32(1 << kvm_ioeventfd_flag_nr_datamatch)
+        }
+        if isPort { request.flags |= UInt32(1 << kvm_ioeventfd_flag_nr_pio) }
+        return request
+    }
+
+    /// KVM_IRQFD: signalling `notifier` pulses GSI `gsi` of the in-kernel irqchip (1 then 0), without a
+    /// trip through this process's ioctl path; suits edge-triggered pins.
+    public func attachInterruptEvent(_ notifier: EventNotifier, gsi: UInt32) throws {
+        var request = kvm_irqfd()
+        request.fd = UInt32(bitPattern: notifier.fd)
+        request.gsi = gsi
+        try kvmIoctl(fd, CKVM_KVM_IRQFD(), "KVM_IRQFD(gsi \(gsi))", &request)
+    }
+
     /// KVM_CREATE_VCPU and mmap of its kvm_run page.
     public func createVCPU(id: UInt32) throws -> VCPU {
         let vcpufd = try kvmIoctl(fd, CKVM_KVM_CREATE_VCPU(), "KVM_CREATE_VCPU", value: UInt(id))

@@ -76,7 +76,7 @@ public final class VirtioBlock: VirtioDevice {
     /// Every field this device offers is read-only (no VIRTIO_BLK_F_CONFIG_WCE).
     public func writeConfig(offset: UInt64, size: Int, value: UInt64) {}
 
-    public func activate(features: UInt64, queues: [SplitVirtqueue]) {
+    public func activate(features: UInt64, queues: [SplitVirtqueue], interrupt: VirtioInterrupt) {
         state.withLock { state in
             state.queues = queues
             state.limits.discardEnabled = features & VirtioBlockFeature.discard != 0

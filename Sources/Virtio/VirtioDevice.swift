@@ -24,7 +24,9 @@ public protocol VirtioDevice: AnyObject, Sendable {
 
     /// Starts the device with the features the driver accepted and its queues (index = queue number;
     /// queues the driver did not make ready have `isReady == false`). The queues were validated.
-    func activate(features: UInt64, queues: [SplitVirtqueue])
+    /// `interrupt` reaches the driver from the device's own threads; `activate` itself runs under the
+    /// transport's lock and must not call it.
+    func activate(features: UInt64, queues: [SplitVirtqueue], interrupt: VirtioInterrupt)
 
     /// Handles all buffers available on queue `index`. Returns true when used buffers were added and the
     /// driver's notification suppression asks for an interrupt. A thrown error means the queue is

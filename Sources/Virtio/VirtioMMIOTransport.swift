@@ -77,12 +77,18 @@ public final class VirtioMMIOTransport: BusDevice {
             notifyQueue(Int(value32 & 0xFFFF))
             return
         }
-        let levelChanged = state.withLock { state in
+        let (levelChanged, stillPending) = state.withLock { state in
             let before = state.interruptLevel
             writeRegister(offset, value32, &state)
-            return before != state.interruptLevel
+            return (before != state.interruptLevel, state.interruptLevel)
         }
-        if levelChanged { deliverInterruptLevel() }
+        if offset == VirtioMMIORegister.interruptAcknowledge, stillPending {
+            // The driver acknowledged only what it saw; a cause raised meanwhile needs a fresh edge,
+            // or an edge-triggered pin would never report it.
+            redeliverInterrupt()
+        } else if levelChanged {
+            deliverInterruptLevel()
+        }
     }
 
     /// Processes queue `index` on the calling thread, as a QueueNotify write does, then raises the
@@ -259,7 +265,28 @@ public final class VirtioMMIOTransport: BusDevice {
             }
         }
         state.queues = queues
-        device.activate(features: state.driverFeatures, queues: queues)
+        device.activate(features: state.driverFeatures, queues: queues, interrupt: interruptHandle(epoch: state.epoch))
+    }
+
+    /// The handle a device uses from its own threads; it does nothing once `epoch` is over (a reset).
+    private func interruptHandle(epoch: UInt64) -> VirtioInterrupt {
+        VirtioInterrupt(
+            usedBuffers: { [weak self] in self?.raiseFromDevice(epoch: epoch, error: nil) },
+            queueError: { [weak self] error in self?.raiseFromDevice(epoch: epoch, error: error) })
+    }
+
+    private func raiseFromDevice(epoch: UInt64, error: VirtqueueError?) {
+        let levelChanged = state.withLock { state in
+            guard state.epoch == epoch, state.isLive else { return false }
+            let before = state.interruptLevel
+            if let error {
+                state.markNeedsReset(error)
+            } else {
+                state.interruptStatus |= VirtioMMIORegister.usedBufferInterrupt
+            }
+            return before != state.interruptLevel
+        }
+        if levelChanged { deliverInterruptLevel() }
     }
 
     /// Brings the external line to the current InterruptStatus level; see Serial16550 for why the level
@@ -270,6 +297,16 @@ public final class VirtioMMIOTransport: BusDevice {
             guard level != delivered else { return }
             delivered = level
             interruptLine(level)
+        }
+    }
+
+    /// Drops and raises the line again while an interrupt stays pending across an acknowledge.
+    private func redeliverInterrupt() {
+        deliveredInterruptLevel.withLock { delivered in
+            guard state.withLock({ $0.interruptLevel }) else { return }
+            if delivered { interruptLine(false) }
+            interruptLine(true)
+            delivered = true
         }
     }
 

@@ -65,6 +65,29 @@ struct TinyGuestTests {
         #expect(port.bytes == [0xAB])
     }
 
+    /// KVM_IOEVENTFD with a datamatch: the matching write signals the eventfd inside KVM (the MMIO
+    /// device never sees it), a write of another value still exits to the device.
+    @Test func ioEventNotifierTakesMatchingWritesWithoutAnExit() throws {
+        let mmio = RecordingMMIO(readValue: 0)
+        let code: [UInt8] =
+            [0x48, 0xB8, 0x50, 0x00, 0x00, 0xD0, 0x00, 0x00, 0x00, 0x00]  // mov rax, 0xD0000050
+            + [0xC7, 0x00, 0x01, 0x00, 0x00, 0x00]  // mov dword [rax], 1  (matches: no exit)
+            + [0xC7, 0x00, 0x01, 0x00, 0x00, 0x00]  // mov dword [rax], 1  (matches: no exit)
+            + [0xC7, 0x00, 0x02, 0x00, 0x00, 0x00]  // mov dword [rax], 2  (exits to the device)
+            + [0xF4]  // hlt
+        let machine = try tinyMachine(
+            code: code, mode: .long, extra: [.init(bus: .mmio, base: 0xD000_0000, length: 0x1000, device: mmio)])
+        let notifier = try EventNotifier()
+        try machine.vm.attachIOEvent(notifier, address: 0xD000_0050, length: 4, datamatch: 1)
+        #expect(try runToExit(machine) == .halted(vcpu: 0))
+        #expect(notifier.consume() == 2)
+        #expect(notifier.consume() == 0)
+        #expect(mmio.writes.count == 1)
+        #expect(mmio.writes.first?.offset == 0x50)
+        #expect(mmio.writes.first?.value == 2)
+        try machine.vm.detachIOEvent(notifier, address: 0xD000_0050, length: 4, datamatch: 1)
+    }
+
     @Test func twoVCPUsEachReportTheirAPICID() throws {
         let port = RecordingPort()
         let code: [UInt8] =

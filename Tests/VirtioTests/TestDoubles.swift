@@ -28,6 +28,8 @@ final class FakeDevice: VirtioDevice {
         var processed: [Int] = []
         var resets = 0
         var configWrites: [(offset: UInt64, size: Int, value: UInt64)] = []
+        /// The handle of the latest activation, to act like a device thread.
+        var interrupt: VirtioInterrupt?
     }
 
     let deviceID: UInt32 = 42
@@ -55,8 +57,11 @@ final class FakeDevice: VirtioDevice {
         state.withLock { $0.log.configWrites.append((offset, size, value)) }
     }
 
-    func activate(features: UInt64, queues: [SplitVirtqueue]) {
-        state.withLock { $0.log.activations.append((features, queues)) }
+    func activate(features: UInt64, queues: [SplitVirtqueue], interrupt: VirtioInterrupt) {
+        state.withLock {
+            $0.log.activations.append((features, queues))
+            $0.log.interrupt = interrupt
+        }
     }
 
     func processQueue(index: Int, memory: GuestMemory) throws(VirtqueueError) -> Bool {

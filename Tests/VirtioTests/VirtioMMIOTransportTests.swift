@@ -121,6 +121,39 @@ struct VirtioMMIOTransportTests {
         #expect(interrupts.history == [true, false])
     }
 
+    @Test("a cause raised while the driver acknowledges another gets a fresh edge")
+    func partialAcknowledge() {
+        bringUp()
+        mmio.write(VirtioMMIORegister.queueNotify, 0)
+        #expect(interrupts.history == [true])
+        transport.configurationChanged()  // a second cause while the first is pending
+        #expect(mmio.read(VirtioMMIORegister.interruptStatus) == 3)
+        mmio.write(VirtioMMIORegister.interruptAcknowledge, 1)  // the driver only saw the used-buffer bit
+        #expect(mmio.read(VirtioMMIORegister.interruptStatus) == 2)
+        #expect(interrupts.history == [true, false, true])
+        mmio.write(VirtioMMIORegister.interruptAcknowledge, 2)
+        #expect(interrupts.history == [true, false, true, false])
+    }
+
+    @Test("a device thread raises interrupts through its handle until the driver resets the device")
+    func deviceThreadInterrupt() throws {
+        bringUp()
+        let handle = try #require(device.log.interrupt)
+        handle.usedBuffers()
+        #expect(mmio.read(VirtioMMIORegister.interruptStatus) == 1)
+        #expect(interrupts.history == [true])
+        #expect(mmio.acknowledgeInterrupts() == 1)
+        mmio.write(VirtioMMIORegister.status, 0)
+        handle.usedBuffers()  // stale: belongs to the activation before the reset
+        handle.queueBroken(.invalidQueueSize(3))
+        #expect(mmio.read(VirtioMMIORegister.interruptStatus) == 0)
+        #expect(transport.queueError == nil)
+        bringUp()
+        try #require(device.log.interrupt).queueBroken(.invalidQueueSize(3))
+        #expect(transport.queueError == .invalidQueueSize(3))
+        #expect(mmio.status & VirtioDeviceStatus.deviceNeedsReset != 0)
+    }
+
     @Test("notifications before DRIVER_OK, or for a queue that is not ready or absent, are ignored")
     func notifyIgnored() {
         mmio.write(VirtioMMIORegister.queueNotify, 0)

@@ -1,7 +1,8 @@
 // The only C in SwiftVirt: what Swift cannot import from the kernel headers.
 // - ioctl request numbers (function-like _IO/_IOW macros) as inline functions,
 // - a non-variadic ioctl (Swift cannot call C variadic functions),
-// - the kvm_run / kvm_msr_filter / kvm_cpuid2 layouts from linux/kvm.h.
+// - the kvm_run / kvm_msr_filter / kvm_cpuid2 layouts from linux/kvm.h,
+// - eventfd and epoll, which Glibc's module map leaves out.
 #ifndef CKVM_H
 #define CKVM_H
 
@@ -10,6 +11,8 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/eventfd.h>
+#include <sys/epoll.h>
 
 static inline int ckvm_ioctl(int fd, unsigned long request, void *argument) {
     return ioctl(fd, request, argument);
