@@ -26,6 +26,8 @@ public final class Machine: @unchecked Sendable {
     let core: MachineCore
     private var threads: [HostThread] = []
     private var consoleInput: ConsoleInput?
+    /// Runs virtio queue work the guest kicks through ioeventfds.
+    private let ioLoop: IOEventLoop
 
     /// Legacy ISA interrupt of the first serial port.
     static let serialIRQ: UInt32 = 4
@@ -43,7 +45,7 @@ public final class Machine: @unchecked Sendable {
         self.host = host
 
         let bootImage = try Self.readBootFiles(config.boot)
-        let diskBackends = try Self.openDisks(config.disks)
+        let virtioDevices = try Self.makeVirtioDevices(config)
         let memory = try step("allocating guest memory") { try GuestMemory(size: config.memorySize) }
         let hypervisor = try step("opening /dev/kvm") { try Hypervisor() }
         let vm = try step("creating the VM") { try hypervisor.createVirtualMachine() }
@@ -54,9 +56,11 @@ public final class Machine: @unchecked Sendable {
             interruptLine: { level in serialLine.set(level) },
             output: Self.consoleOutput(config.console))
         let lifecycle = MachineLifecycle()
+        let ioLoop = try step("starting the I/O thread") { try IOEventLoop() }
         let (pioBus, mmioBus) = try step("wiring devices") {
             try Self.buildBuses(
-                config: config, serial: serial, disks: diskBackends, vm: vm, memory: memory, lifecycle: lifecycle)
+                config: config, serial: serial, virtioDevices: virtioDevices, ioLoop: ioLoop, vm: vm, memory: memory,
+                lifecycle: lifecycle)
         }
         let vcpus = try step("creating vCPUs") {
             try Self.createVCPUs(vm: vm, hypervisor: hypervisor, config: config, host: host)
@@ -68,6 +72,7 @@ public final class Machine: @unchecked Sendable {
         self.vm = vm
         self.serial = serial
         self.vcpus = vcpus
+        self.ioLoop = ioLoop
         core = MachineCore(
             vm: vm, memory: memory, pioBus: pioBus, mmioBus: mmioBus, host: host,
             syscallConverter: host.convertsSyscalls ? SyscallConverter() : nil, lifecycle: lifecycle,
@@ -76,6 +81,7 @@ public final class Machine: @unchecked Sendable {
 
     deinit {
         consoleInput?.stop()
+        ioLoop.stop()
     }
 
     // MARK: Build steps
@@ -86,11 +92,13 @@ public final class Machine: @unchecked Sendable {
         case raw(code: [UInt8], loadAddress: UInt64, mode: MachineConfig.RawMode)
     }
 
-    /// Opens every disk image before anything is allocated, so a bad path fails fast.
-    static func openDisks(_ disks: [MachineConfig.Disk]) throws -> [any BlockBackend] {
-        try disks.map { disk in
+    /// The virtio devices in slot order (disks first), their backends opened before anything is
+    /// allocated so a bad path fails fast.
+    static func makeVirtioDevices(_ config: MachineConfig) throws -> [any VirtioDevice] {
+        try config.disks.map { disk in
             do {
-                return try RawFileBackend(path: disk.path, readOnly: disk.readOnly, direct: disk.direct)
+                let backend = try RawFileBackend(path: disk.path, readOnly: disk.readOnly, direct: disk.direct)
+                return VirtioBlock(backend: backend, serial: disk.serial)
             } catch {
                 throw VMMError.invalidConfiguration("--disk: \(error)")
             }
@@ -150,18 +158,21 @@ public final class Machine: @unchecked Sendable {
 
     /// The port and MMIO buses, sealed: nothing is added once vCPUs run, so lookups take no lock.
     static func buildBuses(
-        config: MachineConfig, serial: Serial16550, disks: [any BlockBackend], vm: VirtualMachine,
-        memory: GuestMemory, lifecycle: MachineLifecycle
+        config: MachineConfig, serial: Serial16550, virtioDevices: [any VirtioDevice], ioLoop: IOEventLoop,
+        vm: VirtualMachine, memory: GuestMemory, lifecycle: MachineLifecycle
     ) throws -> (Bus, Bus) {
         let pio = Bus()
         let mmio = Bus()
-        for (slot, (disk, backend)) in zip(config.disks, disks).enumerated() {
-            let line = InterruptLine(vm: vm, irq: VirtioMMIOLayout.interrupts[slot], enabled: config.inKernelIrqchip)
+        for (slot, device) in virtioDevices.enumerated() {
+            let irq = VirtioMMIOLayout.interrupts[slot]
+            let line = InterruptLine.pulsed(vm: vm, irq: irq, enabled: config.inKernelIrqchip)
             let transport = VirtioMMIOTransport(
-                device: VirtioBlock(backend: backend, serial: disk.serial), memory: memory,
-                interruptLine: { level in line.set(level) })
-            try mmio.insert(
-                transport, base: VirtioMMIOLayout.address(slot: slot), length: VirtioMMIOTransport.rangeLength)
+                device: device, memory: memory, interruptLine: { level in line.set(level) })
+            let base = VirtioMMIOLayout.address(slot: slot)
+            try mmio.insert(transport, base: base, length: VirtioMMIOTransport.rangeLength)
+            if config.queueNotifyThread {
+                try attachQueueNotifiers(transport, queues: device.queueCount, base: base, vm: vm, ioLoop: ioLoop)
+            }
         }
         try pio.insert(serial, base: serialPort, length: Serial16550.rangeLength)
         let power = ACPIPowerDevice(
@@ -180,6 +191,19 @@ public final class Machine: @unchecked Sendable {
         pio.seal()
         mmio.seal()
         return (pio, mmio)
+    }
+
+    /// One ioeventfd per queue on the QueueNotify register (matching the queue index): the vCPU's
+    /// write completes inside KVM and the queue is processed on the I/O thread.
+    static func attachQueueNotifiers(
+        _ transport: VirtioMMIOTransport, queues: Int, base: UInt64, vm: VirtualMachine, ioLoop: IOEventLoop
+    ) throws {
+        for queue in 0..<queues {
+            let notifier = try EventNotifier()
+            try vm.attachIOEvent(
+                notifier, address: base + VirtioMMIOTransport.queueNotifyOffset, length: 4, datamatch: UInt64(queue))
+            try ioLoop.add(notifier) { transport.notifyQueue(queue) }
+        }
     }
 
     static func createVCPUs(vm: VirtualMachine, hypervisor: Hypervisor, config: MachineConfig, host: HostProfile)
@@ -211,7 +235,7 @@ public final class Machine: @unchecked Sendable {
         switch image {
         case .linux(let kernel, let initrd, let userCommandLine):
             let rsdp = try ACPITables.write(vcpuCount: vcpus.count, into: memory)
-            let devices = config.disks.indices.map(VirtioMMIOLayout.commandLineArgument(slot:))
+            let devices = (0..<config.virtioDeviceCount).map(VirtioMMIOLayout.commandLineArgument(slot:))
             let commandLine = GuestCommandLine.compose(user: userCommandLine, host: host, devices: devices)
             let loaded = try LinuxLoader.load(
                 kernel: kernel, initrd: initrd, commandLine: commandLine, rsdpAddress: rsdp, into: memory)
@@ -248,6 +272,7 @@ public final class Machine: @unchecked Sendable {
             try input.start()
             consoleInput = input
         }
+        if !ioLoop.isEmpty { try ioLoop.start() }
         for vcpu in vcpus {
             let runner = VCPURunner(vcpu: vcpu, machine: core)
             let thread = try HostThread(name: "vcpu\(vcpu.id)") { runner.run() }
@@ -263,6 +288,7 @@ public final class Machine: @unchecked Sendable {
     public func waitForExit() -> MachineExit {
         for thread in threads { thread.join() }
         threads.removeAll()
+        ioLoop.stop()
         consoleInput?.stop()
         consoleInput = nil
         return core.lifecycle.result ?? .stopped

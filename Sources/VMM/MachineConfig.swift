@@ -62,6 +62,9 @@ public struct MachineConfig: Sendable {
     public var console: Console = .stdio
     /// In-kernel PIC/IOAPIC/LAPIC and PIT. Tiny guests can turn it off to see HLT as an exit.
     public var inKernelIrqchip = true
+    /// Virtio queue notifications complete inside KVM (ioeventfd) and the queues are processed on the
+    /// machine's I/O thread; false processes them on the notifying vCPU's thread.
+    public var queueNotifyThread = true
     /// Raw boots: start every vCPU at the load address (each runs the same code), not just the BSP.
     public var startAllVCPUs = false
     public var extraDevices: [ExtraDevice] = []
@@ -73,6 +76,9 @@ public struct MachineConfig: Sendable {
     }
 
     /// The smallest guest a Linux kernel + initrd is worth trying in.
+    /// How many virtio-mmio slots the configuration fills.
+    public var virtioDeviceCount: Int { disks.count }
+
     public static let minimumLinuxMemory: UInt64 = 32 << 20
     /// KVM's recommended vCPU limit is host-specific; this is our own ceiling (APIC ids fit in 8 bits).
     public static let maximumVCPUs = 254
@@ -81,7 +87,7 @@ public struct MachineConfig: Sendable {
         guard (1...Self.maximumVCPUs).contains(vcpuCount) else {
             throw VMMError.invalidConfiguration("--cpus must be between 1 and \(Self.maximumVCPUs), got \(vcpuCount)")
         }
-        guard disks.count <= VirtioMMIOLayout.slotCount else {
+        guard virtioDeviceCount <= VirtioMMIOLayout.slotCount else {
             throw VMMError.invalidConfiguration("at most \(VirtioMMIOLayout.slotCount) virtio devices are supported")
         }
         for disk in disks where disk.serial.utf8.count > 20 {

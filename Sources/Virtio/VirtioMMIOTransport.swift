@@ -22,6 +22,8 @@ public final class VirtioMMIOTransport: BusDevice {
     public static let rangeLength: UInt64 = 0x1000
     /// VendorID register: "SWFT" in little-endian ASCII (any value is allowed, §4.2.2).
     public static let vendorID: UInt32 = 0x5446_5753
+    /// QueueNotify's offset, for an ioeventfd that takes the driver's notifications.
+    public static let queueNotifyOffset: UInt64 = VirtioMMIORegister.queueNotify
 
     private let device: any VirtioDevice
     private let memory: GuestMemory
