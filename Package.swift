@@ -28,7 +28,7 @@ let package = Package(
         // Bus and legacy devices (UART, i8042, ACPI power): state machines with injected effects.
         .target(name: "Devices"),
         // Virtqueues, the virtio-mmio transport and device models (virtio-blk), separate from backends.
-        .target(name: "Virtio", dependencies: ["GuestMemory", "Devices"]),
+        .target(name: "Virtio", dependencies: ["CKVM", "GuestMemory", "Devices"]),
         // Machine builder, vCPU threads, run loop, console.
         .target(
             name: "VMM",

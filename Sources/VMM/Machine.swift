@@ -28,6 +28,9 @@ public final class Machine: @unchecked Sendable {
     private var consoleInput: ConsoleInput?
     /// Runs virtio queue work the guest kicks through ioeventfds.
     private let ioLoop: IOEventLoop
+    /// Kept to stop their threads at teardown (outside any transport lock).
+    private let virtioDevices: [any VirtioDevice]
+    private let consoleSocket: ConsoleSocket?
 
     /// Legacy ISA interrupt of the first serial port.
     static let serialIRQ: UInt32 = 4
@@ -45,7 +48,7 @@ public final class Machine: @unchecked Sendable {
         self.host = host
 
         let bootImage = try Self.readBootFiles(config.boot)
-        let virtioDevices = try Self.makeVirtioDevices(config)
+        let virtioBackends = try Self.openVirtioBackends(config)
         let memory = try step("allocating guest memory") { try GuestMemory(size: config.memorySize) }
         let hypervisor = try step("opening /dev/kvm") { try Hypervisor() }
         let vm = try step("creating the VM") { try hypervisor.createVirtualMachine() }
@@ -55,6 +58,9 @@ public final class Machine: @unchecked Sendable {
         let serial = Serial16550(
             interruptLine: { level in serialLine.set(level) },
             output: Self.consoleOutput(config.console))
+        let virtioDevices = try step("creating virtio devices") {
+            try Self.makeVirtioDevices(config, backends: virtioBackends, memory: memory)
+        }
         let lifecycle = MachineLifecycle()
         let ioLoop = try step("starting the I/O thread") { try IOEventLoop() }
         let (pioBus, mmioBus) = try step("wiring devices") {
@@ -73,6 +79,8 @@ public final class Machine: @unchecked Sendable {
         self.serial = serial
         self.vcpus = vcpus
         self.ioLoop = ioLoop
+        self.virtioDevices = virtioDevices
+        consoleSocket = virtioBackends.console
         core = MachineCore(
             vm: vm, memory: memory, pioBus: pioBus, mmioBus: mmioBus, host: host,
             syscallConverter: host.convertsSyscalls ? SyscallConverter() : nil, lifecycle: lifecycle,
@@ -82,6 +90,19 @@ public final class Machine: @unchecked Sendable {
     deinit {
         consoleInput?.stop()
         ioLoop.stop()
+        stopDeviceThreads()
+    }
+
+    /// Joins the threads virtio devices and the console socket run (idempotent).
+    private func stopDeviceThreads() {
+        consoleSocket?.stop()
+        for device in virtioDevices {
+            switch device {
+            case let console as VirtioConsole: console.stop()
+            case let vsock as VirtioVsock: vsock.stop()
+            default: break
+            }
+        }
     }
 
     // MARK: Build steps
@@ -92,17 +113,67 @@ public final class Machine: @unchecked Sendable {
         case raw(code: [UInt8], loadAddress: UInt64, mode: MachineConfig.RawMode)
     }
 
-    /// The virtio devices in slot order (disks first), their backends opened before anything is
-    /// allocated so a bad path fails fast.
-    static func makeVirtioDevices(_ config: MachineConfig) throws -> [any VirtioDevice] {
-        try config.disks.map { disk in
+    /// Host resources behind the virtio devices, opened before guest memory exists so that a bad path
+    /// or tap fails fast.
+    struct VirtioBackends {
+        var disks: [any BlockBackend] = []
+        var networks: [any NetworkBackend] = []
+        var console: ConsoleSocket?
+    }
+
+    static func openVirtioBackends(_ config: MachineConfig) throws -> VirtioBackends {
+        var backends = VirtioBackends()
+        backends.disks = try config.disks.map { disk in
             do {
-                let backend = try RawFileBackend(path: disk.path, readOnly: disk.readOnly, direct: disk.direct)
-                return VirtioBlock(backend: backend, serial: disk.serial)
+                return try RawFileBackend(path: disk.path, readOnly: disk.readOnly, direct: disk.direct)
             } catch {
-                throw VMMError.invalidConfiguration("--disk: \(error)")
+                throw VMMError.invalidConfiguration("--disk \(disk.path): \(error)")
             }
         }
+        backends.networks = try config.networks.map { network in
+            do {
+                switch network.tap {
+                case .named(let name): return try TapBackend(name: name)
+                case .fileDescriptor(let fd): return try TapBackend(fileDescriptor: fd)
+                }
+            } catch {
+                throw VMMError.invalidConfiguration("--net: \(error)")
+            }
+        }
+        backends.console = try config.virtioConsole.map { try ConsoleSocket(path: $0.socketPath) }
+        return backends
+    }
+
+    /// The virtio devices in slot order: disks, NICs, rng, vsock, console (the kernel command line
+    /// announces them in this order, so the guest's vda, eth0, ... follow the configuration).
+    static func makeVirtioDevices(_ config: MachineConfig, backends: VirtioBackends, memory: GuestMemory) throws
+        -> [any VirtioDevice]
+    {
+        var devices: [any VirtioDevice] = []
+        for (disk, backend) in zip(config.disks, backends.disks) {
+            devices.append(VirtioBlock(backend: backend, serial: disk.serial))
+        }
+        for (index, (network, backend)) in zip(config.networks, backends.networks).enumerated() {
+            let octets = network.mac ?? [0x52, 0x54, 0x00, 0x12, 0x34, UInt8(truncatingIfNeeded: 0x56 + index)]
+            guard let mac = MACAddress(octets: octets) else {
+                throw VMMError.invalidConfiguration("--net: a MAC address has six octets")
+            }
+            devices.append(try VirtioNet(macAddress: mac, mtu: Int(network.mtu), backend: backend, memory: memory))
+        }
+        if config.entropyDevice {
+            devices.append(VirtioRNG())
+        }
+        if let vsock = config.vsock {
+            do {
+                devices.append(try VirtioVsock(guestCID: vsock.guestCID, socketPath: vsock.socketPath, memory: memory))
+            } catch {
+                throw VMMError.invalidConfiguration("--vsock: \(error)")
+            }
+        }
+        if let socket = backends.console {
+            devices.append(try VirtioConsole(memory: memory, input: socket.deviceInput, output: socket.send))
+        }
+        return devices
     }
 
     static let maximumKernelSize = 256 << 20
@@ -273,6 +344,7 @@ public final class Machine: @unchecked Sendable {
             consoleInput = input
         }
         if !ioLoop.isEmpty { try ioLoop.start() }
+        try consoleSocket?.start()
         for vcpu in vcpus {
             let runner = VCPURunner(vcpu: vcpu, machine: core)
             let thread = try HostThread(name: "vcpu\(vcpu.id)") { runner.run() }
@@ -289,6 +361,7 @@ public final class Machine: @unchecked Sendable {
         for thread in threads { thread.join() }
         threads.removeAll()
         ioLoop.stop()
+        stopDeviceThreads()
         consoleInput?.stop()
         consoleInput = nil
         return core.lifecycle.result ?? .stopped

@@ -54,9 +54,55 @@ public struct MachineConfig: Sendable {
         }
     }
 
+    /// A virtio-net NIC over a tap device.
+    public struct Network: Sendable, Equatable {
+        public enum Tap: Sendable, Equatable {
+            /// Open (or create) the tap with this name; "" lets the kernel pick one.
+            case named(String)
+            /// A tap the caller opened (libvirt-style fd passing); the device owns it from then on.
+            case fileDescriptor(Int32)
+        }
+        public var tap: Tap
+        /// Six octets; nil picks 52:54:00:12:34:(0x56 + index) as QEMU does.
+        public var mac: [UInt8]?
+        public var mtu: UInt16
+
+        public init(tap: Tap, mac: [UInt8]? = nil, mtu: UInt16 = 1500) {
+            self.tap = tap
+            self.mac = mac
+            self.mtu = mtu
+        }
+    }
+
+    /// A virtio-vsock device; the host side follows Firecracker's Unix-socket convention.
+    public struct Vsock: Sendable, Equatable {
+        /// The guest's context ID (3 or more: 0–2 are reserved, §5.10.4).
+        public var guestCID: UInt64
+        /// Host processes connect here and send "CONNECT <port>\n"; guest connections to host port P
+        /// go to "<socketPath>_P".
+        public var socketPath: String
+
+        public init(guestCID: UInt64, socketPath: String) {
+            self.guestCID = guestCID
+            self.socketPath = socketPath
+        }
+    }
+
+    /// A virtio-console port (the guest's hvc0), reachable on a Unix socket the machine listens on.
+    public struct VirtioConsole: Sendable, Equatable {
+        public var socketPath: String
+        public init(socketPath: String) { self.socketPath = socketPath }
+    }
+
     public var boot: Boot
     /// virtio-blk disks, in the order the guest names them (vda, vdb, …).
     public var disks: [Disk] = []
+    /// virtio-net NICs (eth0, eth1, …).
+    public var networks: [Network] = []
+    public var vsock: Vsock?
+    /// A virtio-rng device fed by getrandom(2).
+    public var entropyDevice = false
+    public var virtioConsole: VirtioConsole?
     public var memorySize: UInt64 = 256 << 20
     public var vcpuCount: Int = 1
     public var console: Console = .stdio
@@ -77,7 +123,9 @@ public struct MachineConfig: Sendable {
 
     /// The smallest guest a Linux kernel + initrd is worth trying in.
     /// How many virtio-mmio slots the configuration fills.
-    public var virtioDeviceCount: Int { disks.count }
+    public var virtioDeviceCount: Int {
+        disks.count + networks.count + (vsock == nil ? 0 : 1) + (entropyDevice ? 1 : 0) + (virtioConsole == nil ? 0 : 1)
+    }
 
     public static let minimumLinuxMemory: UInt64 = 32 << 20
     /// KVM's recommended vCPU limit is host-specific; this is our own ceiling (APIC ids fit in 8 bits).
@@ -92,6 +140,24 @@ public struct MachineConfig: Sendable {
         }
         for disk in disks where disk.serial.utf8.count > 20 {
             throw VMMError.invalidConfiguration("disk serial \"\(disk.serial)\" is longer than 20 bytes")
+        }
+        for (index, network) in networks.enumerated() {
+            if let mac = network.mac {
+                guard mac.count == 6, mac[0] & 1 == 0 else {
+                    throw VMMError.invalidConfiguration("--net #\(index + 1): the MAC must be a unicast address")
+                }
+            }
+            guard (68...65535).contains(network.mtu) else {
+                throw VMMError.invalidConfiguration("--net #\(index + 1): mtu must be between 68 and 65535")
+            }
+        }
+        if let vsock {
+            guard vsock.guestCID >= 3, vsock.guestCID <= UInt64(UInt32.max - 1) else {
+                throw VMMError.invalidConfiguration("--vsock: cid must be between 3 and \(UInt32.max - 1)")
+            }
+            guard !vsock.socketPath.isEmpty, vsock.socketPath.utf8.count < 100 else {
+                throw VMMError.invalidConfiguration("--vsock: uds must be a path shorter than 100 bytes")
+            }
         }
         guard memorySize % 4096 == 0 else {
             throw VMMError.invalidConfiguration("--memory must be a multiple of 4 KiB")

@@ -6,8 +6,10 @@
 enum VirtioMMIOLayout {
     static let base: UInt64 = 0xD000_0000
     static let windowSize: UInt64 = 0x1000
-    /// ISA IRQs no other device uses: 3/4 serial, 8 RTC, 9 ACPI SCI, 1/12 keyboard/mouse, 13 FPU are avoided.
-    static let interrupts: [UInt32] = [5, 6, 7, 10, 11, 14, 15]
+    /// ISA IRQs no other device uses. Avoided: 0 timer, 1 keyboard, 2 cascade, 4 serial, 8 RTC, 9 ACPI
+    /// SCI, 13 FPU. 12 (PS/2 mouse: the i8042 here has no aux port) and 3 (COM2: no second UART) come
+    /// last. IRQs above 15 would need ACPI device nodes: Linux maps only ISA IRQs without them.
+    static let interrupts: [UInt32] = [5, 6, 7, 10, 11, 14, 15, 12, 3]
     static var slotCount: Int { interrupts.count }
 
     static func address(slot: Int) -> UInt64 { base + UInt64(slot) * windowSize }

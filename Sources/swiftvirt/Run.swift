@@ -37,6 +37,31 @@ struct Run: ParsableCommand {
         transform: DiskOption.parse)
     var disk: [MachineConfig.Disk] = []
 
+    @Option(
+        help: ArgumentHelp(
+            "A virtio-net NIC on a tap device, by name (created if missing) or open fd (repeatable).",
+            valueName: "tap=NAME|fd=N[,mac=52:54:00:12:34:56][,mtu=1500]"),
+        transform: NetworkOption.parse)
+    var net: [MachineConfig.Network] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "A virtio-vsock device. Guest connections to host port P go to the Unix socket PATH_P; host"
+                + " processes connect to PATH and send \"CONNECT <port>\\n\".",
+            valueName: "cid=N,uds=PATH"),
+        transform: VsockOption.parse)
+    var vsock: MachineConfig.Vsock?
+
+    @Flag(help: "A virtio-rng device fed by the host's getrandom (the guest's /dev/hwrng).")
+    var rng = false
+
+    @Option(
+        help: ArgumentHelp(
+            "A virtio-console port (the guest's hvc0) on a Unix socket this process listens on.",
+            valueName: "socket=PATH"),
+        transform: VirtioConsoleOption.parse)
+    var virtioConsole: MachineConfig.VirtioConsole?
+
     @Flag(help: "Log VMM diagnostics and exit counters to stderr.")
     var verbose = false
 
@@ -58,6 +83,10 @@ struct Run: ParsableCommand {
         config.memorySize = memory.bytes
         config.vcpuCount = cpus
         config.disks = disk
+        config.networks = net
+        config.vsock = vsock
+        config.entropyDevice = rng
+        config.virtioConsole = virtioConsole
 
         let machine: Machine
         do {

@@ -34,20 +34,32 @@ final class GuestProcess: @unchecked Sendable {
     /// Offset into the output up to which `expect` has consumed.
     private var cursor = 0
 
-    init(kernel: String, cpus: Int, memory: String = "256M", extraArguments: [String] = []) throws {
-        process.executableURL = URL(fileURLWithPath: TestGuest.swiftvirt)
-        process.arguments =
+    /// - Parameter launcher: a command that runs swiftvirt for us (e.g. `ip netns exec NS`).
+    init(
+        kernel: String, cpus: Int, memory: String = "256M", extraArguments: [String] = [], launcher: [String] = []
+    ) throws {
+        let arguments =
             [
-                "run", "--kernel", kernel, "--initrd", TestGuest.initramfs, "--cpus", String(cpus), "--memory", memory,
-                "--cmdline", "console=ttyS0 8250.nr_uarts=1 panic=-1", "--verbose",
+                TestGuest.swiftvirt, "run", "--kernel", kernel, "--initrd", TestGuest.initramfs, "--cpus", String(cpus),
+                "--memory", memory, "--cmdline", "console=ttyS0 8250.nr_uarts=1 panic=-1", "--verbose",
             ] + extraArguments
+        let command = launcher + arguments
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.standardInput = input
         process.standardOutput = output
         process.standardError = output
+        // The console also streams to a file as it arrives, to watch a long boot: tail -f it.
+        let livePath = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "swiftvirt-console-live-\(getpid())-\(URL(fileURLWithPath: kernel).lastPathComponent).log"
+        ).path
+        _ = FileManager.default.createFile(atPath: livePath, contents: nil)
+        let live = FileHandle(forWritingAtPath: livePath)
         output.fileHandleForReading.readabilityHandler = { [buffer] handle in
             let data = handle.availableData
             guard !data.isEmpty else { return }
             buffer.bytes.withLock { $0.append(contentsOf: data) }
+            live?.write(data)
         }
         try process.run()
     }

@@ -37,9 +37,11 @@ struct LinuxBootTests {
 
     /// One boot, many checks: boot markers, the shell runs typed commands, every vCPU is online, the
     /// kernel saw our ACPI tables and serial port, and `poweroff` ends the VMM with exit code 0.
-    func bootAndCheck(kernel: String, cpus: Int, disks: TestDisks? = nil) throws {
+    func bootAndCheck(kernel: String, cpus: Int, disks: TestDisks? = nil, rig: VirtioRig? = nil) throws {
         try Self.requireGuest()
-        let guest = try GuestProcess(kernel: kernel, cpus: cpus, extraArguments: disks?.arguments ?? [])
+        let guest = try GuestProcess(
+            kernel: kernel, cpus: cpus, extraArguments: (disks?.arguments ?? []) + (rig?.arguments ?? []),
+            launcher: rig?.launcher ?? [])
         // The whole console, for diagnosing a failure after the fact (CI prints only the expectations).
         let consoleLog = FileManager.default.temporaryDirectory.appendingPathComponent(
             "swiftvirt-console-\(URL(fileURLWithPath: kernel).lastPathComponent)-\(cpus)cpu.log")
@@ -65,6 +67,7 @@ struct LinuxBootTests {
         #expect(try Self.run(guest, "echo swift | tr a-z A-Z | rev", timeout: Self.commandTimeout) == "TFIWS")
 
         if let disks { try checkDisks(disks, in: guest) }
+        if let rig { try checkVirtioDevices(rig, in: guest) }
 
         guest.type("poweroff")
         let status = guest.waitForExit(timeout: Self.commandTimeout)
@@ -107,8 +110,9 @@ struct LinuxBootTests {
         try bootAndCheck(kernel: TestGuest.bzImage, cpus: 1)
     }
 
-    @Test func pvhVmlinuxWithTwoVCPUsAndTwoDisks() throws {
-        try bootAndCheck(kernel: TestGuest.vmlinux, cpus: 2, disks: try TestDisks())
+    /// Also every other virtio device: net over a tap in a namespace, rng, vsock, console, ext4 on a disk.
+    @Test func pvhVmlinuxWithTwoVCPUsAndVirtioDevices() throws {
+        try bootAndCheck(kernel: TestGuest.vmlinux, cpus: 2, disks: try TestDisks(), rig: try VirtioRig())
     }
 }
 
