@@ -5,12 +5,14 @@ let package = Package(
     name: "SwiftVirt",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "swiftvirt", targets: ["swiftvirt"])
+        .executable(name: "swiftvirt", targets: ["swiftvirt"]),
+        .executable(name: "swiftvirtd", targets: ["swiftvirtd"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
         // The only C: linux/kvm.h structs, ioctl request numbers and a non-variadic ioctl.
@@ -43,6 +45,27 @@ let package = Package(
                 "VMM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ]),
+        // libvirt's remote RPC protocol: XDR, packets, procedure numbers, message layouts. No I/O.
+        .target(name: "LibvirtProtocol"),
+        // libvirt domain XML: a strict bounded parser, the domain model, libvirt-shaped output.
+        .target(name: "DomainXML", dependencies: ["LibvirtProtocol"]),
+        // The management daemon: libvirt's remote protocol on swift-nio over UNIX sockets.
+        .executableTarget(
+            name: "swiftvirtd",
+            dependencies: [
+                "LibvirtProtocol", "DomainXML",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(name: "LibvirtProtocolTests", dependencies: ["LibvirtProtocol"]),
+        .testTarget(name: "DomainXMLTests", dependencies: ["DomainXML", "LibvirtProtocol"]),
+        .testTarget(
+            name: "DaemonTests",
+            dependencies: [
+                "swiftvirtd", "LibvirtProtocol", "DomainXML", .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory"]),
         .testTarget(name: "X86BootTests", dependencies: ["X86Boot", "KVM", "GuestMemory"]),

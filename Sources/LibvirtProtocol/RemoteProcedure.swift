@@ -1,0 +1,222 @@
+/// A procedure of REMOTE_PROGRAM. Numbers are from `remote_procedure` in libvirt's remote_protocol.x
+/// and never change; only the procedures this package names are listed, any other number is still a
+/// valid value (and is answered with VIR_ERR_NO_SUPPORT by a server that does not implement it).
+public struct RemoteProcedure: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    public static let connectOpen = RemoteProcedure(rawValue: 1)
+    public static let connectClose = RemoteProcedure(rawValue: 2)
+    public static let connectGetType = RemoteProcedure(rawValue: 3)
+    public static let connectGetVersion = RemoteProcedure(rawValue: 4)
+    public static let connectGetMaxVcpus = RemoteProcedure(rawValue: 5)
+    public static let nodeGetInfo = RemoteProcedure(rawValue: 6)
+    public static let connectGetCapabilities = RemoteProcedure(rawValue: 7)
+    public static let domainCreate = RemoteProcedure(rawValue: 9)
+    public static let domainCreateXML = RemoteProcedure(rawValue: 10)
+    public static let domainDefineXML = RemoteProcedure(rawValue: 11)
+    public static let domainDestroy = RemoteProcedure(rawValue: 12)
+    public static let domainGetXMLDesc = RemoteProcedure(rawValue: 14)
+    public static let domainGetAutostart = RemoteProcedure(rawValue: 15)
+    public static let domainGetInfo = RemoteProcedure(rawValue: 16)
+    public static let domainGetMaxMemory = RemoteProcedure(rawValue: 17)
+    public static let domainGetMaxVcpus = RemoteProcedure(rawValue: 18)
+    public static let domainGetOSType = RemoteProcedure(rawValue: 19)
+    public static let domainGetVcpus = RemoteProcedure(rawValue: 20)
+    public static let connectListDefinedDomains = RemoteProcedure(rawValue: 21)
+    public static let domainLookupByID = RemoteProcedure(rawValue: 22)
+    public static let domainLookupByName = RemoteProcedure(rawValue: 23)
+    public static let domainLookupByUUID = RemoteProcedure(rawValue: 24)
+    public static let connectNumOfDefinedDomains = RemoteProcedure(rawValue: 25)
+    public static let domainReboot = RemoteProcedure(rawValue: 27)
+    public static let domainResume = RemoteProcedure(rawValue: 28)
+    public static let domainSetAutostart = RemoteProcedure(rawValue: 29)
+    public static let domainSetMemory = RemoteProcedure(rawValue: 31)
+    public static let domainShutdown = RemoteProcedure(rawValue: 33)
+    public static let domainSuspend = RemoteProcedure(rawValue: 34)
+    public static let domainUndefine = RemoteProcedure(rawValue: 35)
+    public static let connectListDomains = RemoteProcedure(rawValue: 37)
+    public static let connectNumOfDomains = RemoteProcedure(rawValue: 51)
+    public static let connectNumOfNetworks = RemoteProcedure(rawValue: 52)
+    public static let domainGetSchedulerType = RemoteProcedure(rawValue: 56)
+    public static let connectGetHostname = RemoteProcedure(rawValue: 59)
+    public static let connectSupportsFeature = RemoteProcedure(rawValue: 60)
+    public static let domainBlockStats = RemoteProcedure(rawValue: 64)
+    public static let domainInterfaceStats = RemoteProcedure(rawValue: 65)
+    public static let authList = RemoteProcedure(rawValue: 66)
+    public static let connectNumOfStoragePools = RemoteProcedure(rawValue: 71)
+    public static let nodeGetFreeMemory = RemoteProcedure(rawValue: 102)
+    public static let connectGetURI = RemoteProcedure(rawValue: 110)
+    public static let domainGetSecurityLabel = RemoteProcedure(rawValue: 121)
+    public static let nodeGetSecurityModel = RemoteProcedure(rawValue: 122)
+    public static let connectIsSecure = RemoteProcedure(rawValue: 149)
+    public static let domainIsActive = RemoteProcedure(rawValue: 150)
+    public static let domainIsPersistent = RemoteProcedure(rawValue: 151)
+    public static let connectGetLibVersion = RemoteProcedure(rawValue: 157)
+    public static let domainMemoryStats = RemoteProcedure(rawValue: 159)
+    public static let domainAttachDeviceFlags = RemoteProcedure(rawValue: 160)
+    public static let domainDetachDeviceFlags = RemoteProcedure(rawValue: 161)
+    public static let connectBaselineCPU = RemoteProcedure(rawValue: 162)
+    public static let domainGetJobInfo = RemoteProcedure(rawValue: 163)
+    public static let connectDomainEventRegisterAny = RemoteProcedure(rawValue: 167)
+    public static let connectDomainEventDeregisterAny = RemoteProcedure(rawValue: 168)
+    public static let domainManagedSave = RemoteProcedure(rawValue: 182)
+    public static let domainHasManagedSaveImage = RemoteProcedure(rawValue: 183)
+    public static let domainSnapshotNum = RemoteProcedure(rawValue: 187)
+    public static let domainGetBlockInfo = RemoteProcedure(rawValue: 194)
+    public static let domainCreateWithFlags = RemoteProcedure(rawValue: 196)
+    public static let domainGetMemoryParameters = RemoteProcedure(rawValue: 198)
+    public static let domainSetVcpusFlags = RemoteProcedure(rawValue: 199)
+    public static let domainGetVcpusFlags = RemoteProcedure(rawValue: 200)
+    public static let domainOpenConsole = RemoteProcedure(rawValue: 201)
+    public static let connectGetSysinfo = RemoteProcedure(rawValue: 203)
+    public static let domainSetMemoryFlags = RemoteProcedure(rawValue: 204)
+    public static let domainGetBlkioParameters = RemoteProcedure(rawValue: 206)
+    public static let domainScreenshot = RemoteProcedure(rawValue: 211)
+    public static let domainGetState = RemoteProcedure(rawValue: 212)
+    public static let domainSendKey = RemoteProcedure(rawValue: 226)
+    public static let nodeGetCPUStats = RemoteProcedure(rawValue: 227)
+    public static let nodeGetMemoryStats = RemoteProcedure(rawValue: 228)
+    public static let domainGetControlInfo = RemoteProcedure(rawValue: 229)
+    public static let domainUndefineFlags = RemoteProcedure(rawValue: 231)
+    public static let domainDestroyFlags = RemoteProcedure(rawValue: 234)
+    public static let domainShutdownFlags = RemoteProcedure(rawValue: 258)
+    public static let domainGetCPUStats = RemoteProcedure(rawValue: 262)
+    public static let domainSetMetadata = RemoteProcedure(rawValue: 264)
+    public static let domainGetMetadata = RemoteProcedure(rawValue: 265)
+    public static let domainPMWakeup = RemoteProcedure(rawValue: 267)
+    public static let connectListAllDomains = RemoteProcedure(rawValue: 273)
+    public static let domainListAllSnapshots = RemoteProcedure(rawValue: 274)
+    public static let domainGetHostname = RemoteProcedure(rawValue: 277)
+    public static let domainGetEmulatorPinInfo = RemoteProcedure(rawValue: 280)
+    public static let connectListAllStoragePools = RemoteProcedure(rawValue: 281)
+    public static let connectListAllNetworks = RemoteProcedure(rawValue: 283)
+    public static let connectListAllInterfaces = RemoteProcedure(rawValue: 284)
+    public static let connectListAllNodeDevices = RemoteProcedure(rawValue: 285)
+    public static let connectListAllSecrets = RemoteProcedure(rawValue: 287)
+    public static let connectDomainEventCallbackRegisterAny = RemoteProcedure(rawValue: 316)
+    public static let connectDomainEventCallbackDeregisterAny = RemoteProcedure(rawValue: 317)
+    /// A MESSAGE the server sends to clients with a lifecycle callback registered (not a call).
+    public static let domainEventCallbackLifecycle = RemoteProcedure(rawValue: 318)
+    public static let domainGetTime = RemoteProcedure(rawValue: 337)
+    public static let connectGetDomainCapabilities = RemoteProcedure(rawValue: 342)
+    public static let domainOpenGraphicsFD = RemoteProcedure(rawValue: 343)
+    public static let connectGetAllDomainStats = RemoteProcedure(rawValue: 344)
+    public static let domainDefineXMLFlags = RemoteProcedure(rawValue: 350)
+    public static let domainGetIOThreadInfo = RemoteProcedure(rawValue: 351)
+    public static let domainInterfaceAddresses = RemoteProcedure(rawValue: 353)
+    public static let connectRegisterCloseCallback = RemoteProcedure(rawValue: 360)
+    public static let connectUnregisterCloseCallback = RemoteProcedure(rawValue: 361)
+    public static let domainGetGuestInfo = RemoteProcedure(rawValue: 418)
+    public static let domainGetMessages = RemoteProcedure(rawValue: 426)
+
+    /// The public libvirt API behind the procedure ("virDomainGetInfo"), if this package knows it.
+    public var apiName: String? { Self.apiNames[rawValue] }
+
+    /// The API name, or "procedure N" for numbers this package does not name.
+    public var description: String { apiName ?? "procedure \(rawValue)" }
+
+    private static let apiNames: [Int32: String] = [
+        1: "virConnectOpen",
+        2: "virConnectClose",
+        3: "virConnectGetType",
+        4: "virConnectGetVersion",
+        5: "virConnectGetMaxVcpus",
+        6: "virNodeGetInfo",
+        7: "virConnectGetCapabilities",
+        9: "virDomainCreate",
+        10: "virDomainCreateXML",
+        11: "virDomainDefineXML",
+        12: "virDomainDestroy",
+        14: "virDomainGetXMLDesc",
+        15: "virDomainGetAutostart",
+        16: "virDomainGetInfo",
+        17: "virDomainGetMaxMemory",
+        18: "virDomainGetMaxVcpus",
+        19: "virDomainGetOSType",
+        20: "virDomainGetVcpus",
+        21: "virConnectListDefinedDomains",
+        22: "virDomainLookupByID",
+        23: "virDomainLookupByName",
+        24: "virDomainLookupByUUID",
+        25: "virConnectNumOfDefinedDomains",
+        27: "virDomainReboot",
+        28: "virDomainResume",
+        29: "virDomainSetAutostart",
+        31: "virDomainSetMemory",
+        33: "virDomainShutdown",
+        34: "virDomainSuspend",
+        35: "virDomainUndefine",
+        37: "virConnectListDomains",
+        51: "virConnectNumOfDomains",
+        52: "virConnectNumOfNetworks",
+        56: "virDomainGetSchedulerType",
+        59: "virConnectGetHostname",
+        60: "virConnectSupportsFeature",
+        64: "virDomainBlockStats",
+        65: "virDomainInterfaceStats",
+        71: "virConnectNumOfStoragePools",
+        102: "virNodeGetFreeMemory",
+        110: "virConnectGetURI",
+        121: "virDomainGetSecurityLabel",
+        122: "virNodeGetSecurityModel",
+        149: "virConnectIsSecure",
+        150: "virDomainIsActive",
+        151: "virDomainIsPersistent",
+        157: "virConnectGetLibVersion",
+        159: "virDomainMemoryStats",
+        160: "virDomainAttachDeviceFlags",
+        161: "virDomainDetachDeviceFlags",
+        162: "virConnectBaselineCPU",
+        163: "virDomainGetJobInfo",
+        167: "virConnectDomainEventRegisterAny",
+        168: "virConnectDomainEventDeregisterAny",
+        182: "virDomainManagedSave",
+        183: "virDomainHasManagedSaveImage",
+        187: "virDomainSnapshotNum",
+        194: "virDomainGetBlockInfo",
+        196: "virDomainCreateWithFlags",
+        198: "virDomainGetMemoryParameters",
+        199: "virDomainSetVcpusFlags",
+        200: "virDomainGetVcpusFlags",
+        201: "virDomainOpenConsole",
+        203: "virConnectGetSysinfo",
+        204: "virDomainSetMemoryFlags",
+        206: "virDomainGetBlkioParameters",
+        211: "virDomainScreenshot",
+        212: "virDomainGetState",
+        226: "virDomainSendKey",
+        227: "virNodeGetCPUStats",
+        228: "virNodeGetMemoryStats",
+        229: "virDomainGetControlInfo",
+        231: "virDomainUndefineFlags",
+        234: "virDomainDestroyFlags",
+        258: "virDomainShutdownFlags",
+        262: "virDomainGetCPUStats",
+        264: "virDomainSetMetadata",
+        265: "virDomainGetMetadata",
+        267: "virDomainPMWakeup",
+        273: "virConnectListAllDomains",
+        274: "virDomainListAllSnapshots",
+        277: "virDomainGetHostname",
+        280: "virDomainGetEmulatorPinInfo",
+        281: "virConnectListAllStoragePools",
+        283: "virConnectListAllNetworks",
+        284: "virConnectListAllInterfaces",
+        285: "virConnectListAllNodeDevices",
+        287: "virConnectListAllSecrets",
+        316: "virConnectDomainEventRegisterAny",
+        317: "virConnectDomainEventDeregisterAny",
+        337: "virDomainGetTime",
+        342: "virConnectGetDomainCapabilities",
+        343: "virDomainOpenGraphicsFD",
+        344: "virConnectGetAllDomainStats",
+        350: "virDomainDefineXMLFlags",
+        351: "virDomainGetIOThreadInfo",
+        353: "virDomainInterfaceAddresses",
+        360: "virConnectRegisterCloseCallback",
+        361: "virConnectUnregisterCloseCallback",
+        418: "virDomainGetGuestInfo",
+        426: "virDomainGetMessages",
+    ]
+}
