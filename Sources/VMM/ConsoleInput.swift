@@ -12,14 +12,17 @@ final class ConsoleInput: @unchecked Sendable {
     private let onQuit: @Sendable () -> Void
     private let echo: @Sendable ([UInt8]) -> Void
     private let running = Atomic<Bool>(true)
+    /// Ctrl-A escapes apply (a terminal); false passes every byte through (a socket client).
+    private let escapes: Bool
     private var thread: HostThread?
 
     /// `deliver` offers bytes to the guest and returns how many it took (the UART FIFO can be full).
     init(
         fd: Int32, deliver: @escaping @Sendable ([UInt8]) -> Int, echo: @escaping @Sendable ([UInt8]) -> Void,
-        onQuit: @escaping @Sendable () -> Void
+        onQuit: @escaping @Sendable () -> Void, escapes: Bool = true
     ) {
         self.fd = fd
+        self.escapes = escapes
         self.deliver = deliver
         self.echo = echo
         self.onQuit = onQuit
@@ -47,6 +50,10 @@ final class ConsoleInput: @unchecked Sendable {
             if count < 0 {
                 if errno == EINTR || errno == EAGAIN { continue }
                 return
+            }
+            guard escapes else {
+                send(Array(buffer[0..<count]))
+                continue
             }
             let (forward, action) = escape.filter(buffer[0..<count])
             send(forward)

@@ -20,23 +20,23 @@ final class ConsoleSocket: Sendable {
     private let thread = Mutex<HostThread?>(nil)
     let path: String
 
-    init(path: String) throws {
+    init(path: String, what: String) throws {
         self.path = path
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
-            throw VMMError.invalidConfiguration("--virtio-console: socketpair: \(SystemCallError(errno))")
+            throw VMMError.invalidConfiguration("\(what): socketpair: \(SystemCallError(errno))")
         }
         var pipeEnds: [Int32] = [-1, -1]
         guard pipe(&pipeEnds) == 0 else {
             close(pair[0])
             close(pair[1])
-            throw VMMError.invalidConfiguration("--virtio-console: pipe: \(SystemCallError(errno))")
+            throw VMMError.invalidConfiguration("\(what): pipe: \(SystemCallError(errno))")
         }
         deviceInput = pair[0]
         bridgeEnd = pair[1]
         stopPipe = (pipeEnds[0], pipeEnds[1])
         do {
-            listener = try UnixListener.listen(path: path, what: "--virtio-console")
+            listener = try UnixListener.listen(path: path, what: what)
         } catch {
             for fd in pair + pipeEnds { close(fd) }
             throw error

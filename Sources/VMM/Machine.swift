@@ -25,12 +25,16 @@ public final class Machine: @unchecked Sendable {
 
     let core: MachineCore
     private var threads: [HostThread] = []
+    /// The vCPU threads started (the raw boot of tiny guests may start only the first).
+    private var vcpuThreadCount: Int { vcpus.count }
     private var consoleInput: ConsoleInput?
     /// Runs virtio queue work the guest kicks through ioeventfds.
     private let ioLoop: IOEventLoop
     /// Kept to stop their threads at teardown (outside any transport lock).
     private let virtioDevices: [any VirtioDevice]
     private let consoleSocket: ConsoleSocket?
+    /// The serial console's socket when `config.console` is `.socket`.
+    private let serialSocket: ConsoleSocket?
 
     /// Legacy ISA interrupt of the first serial port.
     static let serialIRQ: UInt32 = 4
@@ -55,9 +59,14 @@ public final class Machine: @unchecked Sendable {
         try step("setting up the VM") { try Self.configureVM(vm, memory: memory, config: config, host: host) }
 
         let serialLine = InterruptLine(vm: vm, irq: Self.serialIRQ, enabled: config.inKernelIrqchip)
-        let serial = Serial16550(
-            interruptLine: { level in serialLine.set(level) },
-            output: Self.consoleOutput(config.console))
+        let serialSocket = try Self.serialSocket(config.console)
+        let serialOutput: @Sendable (UInt8) -> Void
+        if let serialSocket {
+            serialOutput = { byte in serialSocket.send([byte]) }
+        } else {
+            serialOutput = Self.consoleOutput(config.console)
+        }
+        let serial = Serial16550(interruptLine: { level in serialLine.set(level) }, output: serialOutput)
         let virtioDevices = try step("creating virtio devices") {
             try Self.makeVirtioDevices(config, backends: virtioBackends, memory: memory)
         }
@@ -81,6 +90,7 @@ public final class Machine: @unchecked Sendable {
         self.ioLoop = ioLoop
         self.virtioDevices = virtioDevices
         consoleSocket = virtioBackends.console
+        self.serialSocket = serialSocket
         core = MachineCore(
             vm: vm, memory: memory, pioBus: pioBus, mmioBus: mmioBus, host: host,
             syscallConverter: host.convertsSyscalls ? SyscallConverter() : nil, lifecycle: lifecycle,
@@ -96,6 +106,7 @@ public final class Machine: @unchecked Sendable {
     /// Joins the threads virtio devices and the console socket run (idempotent).
     private func stopDeviceThreads() {
         consoleSocket?.stop()
+        serialSocket?.stop()
         for device in virtioDevices {
             switch device {
             case let console as VirtioConsole: console.stop()
@@ -140,7 +151,9 @@ public final class Machine: @unchecked Sendable {
                 throw VMMError.invalidConfiguration("--net: \(error)")
             }
         }
-        backends.console = try config.virtioConsole.map { try ConsoleSocket(path: $0.socketPath) }
+        backends.console = try config.virtioConsole.map {
+            try ConsoleSocket(path: $0.socketPath, what: "--virtio-console")
+        }
         return backends
     }
 
@@ -213,6 +226,11 @@ public final class Machine: @unchecked Sendable {
         }
     }
 
+    static func serialSocket(_ console: MachineConfig.Console) throws -> ConsoleSocket? {
+        guard case .socket(let path) = console else { return nil }
+        return try ConsoleSocket(path: path, what: "--serial")
+    }
+
     static func consoleOutput(_ console: MachineConfig.Console) -> @Sendable (UInt8) -> Void {
         switch console {
         case .stdio:
@@ -222,7 +240,7 @@ public final class Machine: @unchecked Sendable {
             }
         case .capture(let sink):
             return { byte in sink([byte]) }
-        case .none:
+        case .none, .socket:
             return { _ in }
         }
     }
@@ -343,6 +361,16 @@ public final class Machine: @unchecked Sendable {
             try input.start()
             consoleInput = input
         }
+        if let serialSocket {
+            let serial = self.serial
+            let input = ConsoleInput(
+                fd: serialSocket.deviceInput,
+                deliver: { bytes in serial.enqueueInput(bytes.prefix(serial.inputSpace)) },
+                echo: { _ in }, onQuit: {}, escapes: false)
+            try input.start()
+            consoleInput = input
+            try serialSocket.start()
+        }
         if !ioLoop.isEmpty { try ioLoop.start() }
         try consoleSocket?.start()
         for vcpu in vcpus {
@@ -366,6 +394,18 @@ public final class Machine: @unchecked Sendable {
         consoleInput = nil
         return core.lifecycle.result ?? .stopped
     }
+
+    /// Stops every vCPU outside the guest until `resume()`; devices keep their state. Returns once no
+    /// vCPU runs guest code.
+    public func pause() {
+        core.lifecycle.pause(vcpuCount: threads.isEmpty ? 0 : vcpuThreadCount)
+    }
+
+    public func resume() {
+        core.lifecycle.resume()
+    }
+
+    public var isPaused: Bool { core.lifecycle.isPaused }
 
     /// Asks the machine to stop (from any thread).
     public func stop(_ reason: MachineExit = .stopped) {

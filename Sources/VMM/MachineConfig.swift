@@ -34,7 +34,15 @@ public struct MachineConfig: Sendable {
         case stdio
         /// Output to a closure, no input (tests read the guest's output).
         case capture(@Sendable ([UInt8]) -> Void)
+        /// A Unix socket the machine listens on; one client at a time (QEMU's `-serial unix:PATH,server`).
+        case socket(path: String)
         case none
+
+        /// The console is this process's terminal.
+        public var isTerminal: Bool {
+            if case .stdio = self { return true }
+            return false
+        }
     }
 
     /// A virtio-blk disk backed by a raw image file.

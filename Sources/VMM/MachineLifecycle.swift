@@ -6,6 +6,8 @@ final class MachineLifecycle: Sendable {
     private let outcome = Mutex<MachineExit?>(nil)
     private let stopping = Atomic<Bool>(false)
     private let kickers = Mutex<[@Sendable () -> Void]>([])
+    /// Parks vCPUs while the machine is paused.
+    let pauseGate = PauseGate()
 
     var isStopping: Bool { stopping.load(ordering: .acquiring) }
 
@@ -24,6 +26,21 @@ final class MachineLifecycle: Sendable {
             if current == nil { current = exit }
         }
         stopping.store(true, ordering: .releasing)
+        pauseGate.release()
         for kick in kickers.withLock({ $0 }) { kick() }
     }
+
+    /// Parks every vCPU outside the guest (`vcpuCount` of them) and returns once they all are.
+    func pause(vcpuCount: Int) {
+        guard !isStopping else { return }
+        pauseGate.close()
+        for kick in kickers.withLock({ $0 }) { kick() }
+        pauseGate.waitUntilParked(vcpuCount)
+    }
+
+    func resume() {
+        pauseGate.open()
+    }
+
+    var isPaused: Bool { pauseGate.isClosed }
 }

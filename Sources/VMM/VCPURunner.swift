@@ -27,6 +27,8 @@ final class VCPURunner: @unchecked Sendable {
             machine.logger.debug("first-kvm-run realtime_ns=\(nanoseconds)")
         }
         while !machine.isStopping {
+            machine.lifecycle.pauseGate.waitWhileClosed()
+            if machine.isStopping { return }
             let exit: VCPUExit
             do {
                 exit = try vcpu.run()

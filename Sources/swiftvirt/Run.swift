@@ -62,10 +62,26 @@ struct Run: ParsableCommand {
         transform: VirtioConsoleOption.parse)
     var virtioConsole: MachineConfig.VirtioConsole?
 
+    @Option(
+        help: ArgumentHelp(
+            "Where the serial console (ttyS0) goes: this terminal (stdio) or a Unix socket this process"
+                + " listens on, one client at a time.",
+            valueName: "stdio|socket=PATH"))
+    var serial: String = "stdio"
+
+    @Option(
+        help: ArgumentHelp(
+            "A Unix socket taking control commands, one per line: status, pause, resume, quit.",
+            valueName: "PATH"))
+    var controlSocket: String?
+
     @Flag(help: "Log VMM diagnostics and exit counters to stderr.")
     var verbose = false
 
     func validate() throws {
+        guard serial == "stdio" || (serial.hasPrefix("socket=") && serial.count > "socket=".count) else {
+            throw ValidationError("--serial must be stdio or socket=PATH, got '\(serial)'")
+        }
         guard cpus >= 1 && cpus <= MachineConfig.maximumVCPUs else {
             throw ValidationError("--cpus must be between 1 and \(MachineConfig.maximumVCPUs)")
         }
@@ -87,6 +103,9 @@ struct Run: ParsableCommand {
         config.vsock = vsock
         config.entropyDevice = rng
         config.virtioConsole = virtioConsole
+        if serial.hasPrefix("socket=") {
+            config.console = .socket(path: String(serial.dropFirst("socket=".count)))
+        }
 
         let machine: Machine
         do {
@@ -98,7 +117,22 @@ struct Run: ParsableCommand {
         logger.debug("host: \(machine.host.isSoftwareKVM ? "kvm_pvm (software)" : "hardware KVM")")
         if let line = machine.commandLine { logger.debug("kernel command line: \(line)") }
 
-        let terminal = TerminalMode()
+        do {
+            try TerminationSignals.handle { _ in machine.stop(.stopped) }
+        } catch {
+            printError("swiftvirt: \(error)")
+            throw ExitCode(1)
+        }
+        let control: ControlSocket?
+        do {
+            control = try controlSocket.map { try ControlSocket(path: $0, machine: machine) }
+            try control?.start()
+        } catch {
+            printError("swiftvirt: \(error)")
+            throw ExitCode(1)
+        }
+        defer { control?.stop() }
+        let terminal = config.console.isTerminal ? TerminalMode() : nil
         let outcome: MachineExit
         do {
             try machine.start()
