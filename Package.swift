@@ -31,11 +31,16 @@ let package = Package(
         .target(name: "Devices"),
         // Virtqueues, the virtio-mmio transport and device models (virtio-blk), separate from backends.
         .target(name: "Virtio", dependencies: ["CKVM", "GuestMemory", "Devices"]),
+        // zlib and zstd for qcow2 compressed clusters (system libraries: zlib1g-dev, libzstd-dev).
+        .systemLibrary(name: "CZlib"),
+        .systemLibrary(name: "CZstd"),
+        // Disk images: raw and qcow2 (v2/v3, backing chains, snapshots, compression), qemu-img compatible.
+        .target(name: "DiskImage", dependencies: ["CZlib", "CZstd"]),
         // Machine builder, vCPU threads, run loop, console.
         .target(
             name: "VMM",
             dependencies: [
-                "KVM", "GuestMemory", "X86Boot", "X86Emulation", "Devices", "Virtio",
+                "KVM", "GuestMemory", "X86Boot", "X86Emulation", "Devices", "Virtio", "DiskImage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
@@ -67,6 +72,7 @@ let package = Package(
             dependencies: [
                 "swiftvirtd", "LibvirtProtocol", "DomainXML", .product(name: "Logging", package: "swift-log"),
             ]),
+        .testTarget(name: "DiskImageTests", dependencies: ["DiskImage"]),
         .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory"]),
         .testTarget(name: "X86BootTests", dependencies: ["X86Boot", "KVM", "GuestMemory"]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices"]),

@@ -1,4 +1,5 @@
 import Devices
+import DiskImage
 import GuestMemory
 import KVM
 import Logging
@@ -134,13 +135,7 @@ public final class Machine: @unchecked Sendable {
 
     static func openVirtioBackends(_ config: MachineConfig) throws -> VirtioBackends {
         var backends = VirtioBackends()
-        backends.disks = try config.disks.map { disk in
-            do {
-                return try RawFileBackend(path: disk.path, readOnly: disk.readOnly, direct: disk.direct)
-            } catch {
-                throw VMMError.invalidConfiguration("--disk \(disk.path): \(error)")
-            }
-        }
+        backends.disks = try config.disks.map(openDisk)
         backends.networks = try config.networks.map { network in
             do {
                 switch network.tap {
@@ -155,6 +150,37 @@ public final class Machine: @unchecked Sendable {
             try ConsoleSocket(path: $0.socketPath, what: "--virtio-console")
         }
         return backends
+    }
+
+    /// A raw image through `RawFileBackend` (which does O_DIRECT), a qcow2 image and its backing chain
+    /// through the DiskImage library.
+    static func openDisk(_ disk: MachineConfig.Disk) throws -> any BlockBackend {
+        do {
+            switch disk.format {
+            case nil:
+                if try DiskImages.probeFormat(path: disk.path) == .qcow2 {
+                    throw VMMError.invalidConfiguration(
+                        "--disk \(disk.path) starts like a qcow2 image: add format=qcow2 (or format=raw to serve"
+                            + " the file as it is)")
+                }
+                return try RawFileBackend(path: disk.path, readOnly: disk.readOnly, direct: disk.direct)
+            case "raw":
+                return try RawFileBackend(path: disk.path, readOnly: disk.readOnly, direct: disk.direct)
+            case "qcow2":
+                guard !disk.direct else {
+                    throw VMMError.invalidConfiguration(
+                        "--disk \(disk.path): direct=on is supported for raw images only")
+                }
+                let image = try DiskImages.open(path: disk.path, format: .qcow2, readOnly: disk.readOnly)
+                return DiskImageBlockBackend(image: image)
+            case let other?:
+                throw VMMError.invalidConfiguration("--disk \(disk.path): unknown format '\(other)' (raw, qcow2)")
+            }
+        } catch let error as VMMError {
+            throw error
+        } catch {
+            throw VMMError.invalidConfiguration("--disk \(disk.path): \(error)")
+        }
     }
 
     /// The virtio devices in slot order: disks, NICs, rng, vsock, console (the kernel command line

@@ -53,8 +53,15 @@ public struct MachineConfig: Sendable {
         public var direct: Bool
         /// What the guest reads with VIRTIO_BLK_T_GET_ID (at most 20 bytes).
         public var serial: String
+        /// "raw" or "qcow2"; nil is raw, and refuses a file that starts like a qcow2 image (guessing
+        /// qcow2 would let a guest that wrote a qcow2 header into its raw disk reach host files through a
+        /// backing file name, so qcow2 must be asked for).
+        public var format: String?
 
-        public init(path: String, readOnly: Bool = false, direct: Bool = false, serial: String = "") {
+        public init(
+            path: String, readOnly: Bool = false, direct: Bool = false, serial: String = "", format: String? = nil
+        ) {
+            self.format = format
             self.path = path
             self.readOnly = readOnly
             self.direct = direct

@@ -1,7 +1,7 @@
 import ArgumentParser
 import VMM
 
-/// `--disk path=IMAGE[,readonly=on|off][,direct=on|off][,serial=ID]`, or just `--disk IMAGE`.
+/// `--disk path=IMAGE[,format=raw|qcow2][,readonly=on|off][,direct=on|off][,serial=ID]`, or just `--disk IMAGE`.
 enum DiskOption {
     static func parse(_ argument: String) throws -> MachineConfig.Disk {
         if !argument.contains("=") && !argument.isEmpty {
@@ -15,7 +15,8 @@ enum DiskOption {
             case "readonly": disk.readOnly = try option.flag(value, key: key)
             case "direct": disk.direct = try option.flag(value, key: key)
             case "serial": disk.serial = value
-            default: throw option.unknown(key, known: "path, readonly, direct, serial")
+            case "format": disk.format = value
+            default: throw option.unknown(key, known: "path, format, readonly, direct, serial")
             }
         }
         guard !disk.path.isEmpty else { throw ValidationError("--disk needs path=IMAGE") }

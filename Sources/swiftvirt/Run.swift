@@ -32,8 +32,8 @@ struct Run: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "A virtio-blk disk backed by a raw image (repeatable; the guest sees vda, vdb, …).",
-            valueName: "path=IMAGE[,readonly=on][,direct=on][,serial=ID]"),
+            "A virtio-blk disk over a raw or qcow2 image (repeatable; the guest sees vda, vdb, …).",
+            valueName: "path=IMAGE[,format=raw|qcow2][,readonly=on][,direct=on][,serial=ID]"),
         transform: DiskOption.parse)
     var disk: [MachineConfig.Disk] = []
 

@@ -1,0 +1,6 @@
+#ifndef SWIFTVIRT_CZSTD_SHIM_H
+#define SWIFTVIRT_CZSTD_SHIM_H
+
+#include <zstd.h>
+
+#endif
