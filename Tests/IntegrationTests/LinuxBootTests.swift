@@ -16,15 +16,18 @@ struct LinuxBootTests {
     /// first-TLS-access fault of a freshly exec'd busybox on kvm_pvm, see the issue 3 note), records it as a
     /// known issue and runs the command once more. The caller's expectations apply to that second run.
     static func run(_ guest: GuestProcess, _ command: String, timeout: TimeInterval) throws -> String {
-        let output = try guest.run(command, timeout: timeout)
+        var output = try guest.run(command, timeout: timeout)
         let signatures = ["segfault at", "general protection fault", "Segmentation fault"]
-        guard signatures.contains(where: output.contains) else { return output }
-        withKnownIssue(
-            "kvm_pvm: a freshly exec'd busybox sometimes faults on its first TLS access", isIntermittent: true
-        ) {
-            Issue.record("guest user-space fault running `\(command)`: \(output)")
+        // Up to two reruns: a pipeline execs several programs, each of which can hit the fault.
+        for _ in 0..<2 where signatures.contains(where: output.contains) {
+            withKnownIssue(
+                "kvm_pvm: a freshly exec'd busybox sometimes faults on its first TLS access", isIntermittent: true
+            ) {
+                Issue.record("guest user-space fault running `\(command)`: \(output)")
+            }
+            output = try guest.run(command, timeout: timeout)
         }
-        return try guest.run(command, timeout: timeout)
+        return output
     }
 
     static func requireGuest() throws {
@@ -73,6 +76,11 @@ struct LinuxBootTests {
         let status = guest.waitForExit(timeout: Self.commandTimeout)
         #expect(status == 0, "swiftvirt exit status after poweroff; console:\n\(guest.transcript.suffix(3000))")
         #expect(guest.transcript.contains("reboot: Power down"))
+        if let rig {
+            let (written, base) = try rig.overlaySectors()
+            #expect(written.prefix(VirtioRig.overlayPattern.utf8.count) == Data(VirtioRig.overlayPattern.utf8))
+            #expect(base.prefix(VirtioRig.basePattern.utf8.count) == Data(VirtioRig.basePattern.utf8))
+        }
         if let disks {
             // What the guest wrote and synced is in the image file after power-off.
             let sector = try disks.readWritable(sector: TestDisks.guestSector)
@@ -106,13 +114,15 @@ struct LinuxBootTests {
         #expect(refused != "rc=0")
     }
 
-    @Test func bzImageWithOneVCPU() throws {
-        try bootAndCheck(kernel: TestGuest.bzImage, cpus: 1)
+    /// Two vCPUs here, one in the virtio boot: on kvm_pvm the intermittent user-space fault (issue 3
+    /// note) is far more frequent with two vCPUs, and the virtio checks exec many programs.
+    @Test func bzImageWithTwoVCPUs() throws {
+        try bootAndCheck(kernel: TestGuest.bzImage, cpus: 2)
     }
 
     /// Also every other virtio device: net over a tap in a namespace, rng, vsock, console, ext4 on a disk.
-    @Test func pvhVmlinuxWithTwoVCPUsAndVirtioDevices() throws {
-        try bootAndCheck(kernel: TestGuest.vmlinux, cpus: 2, disks: try TestDisks(), rig: try VirtioRig())
+    @Test func pvhVmlinuxWithOneVCPUAndVirtioDevices() throws {
+        try bootAndCheck(kernel: TestGuest.vmlinux, cpus: 1, disks: try TestDisks(), rig: try VirtioRig())
     }
 }
 

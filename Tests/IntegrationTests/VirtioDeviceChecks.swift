@@ -22,6 +22,18 @@ extension LinuxBootTests {
             timeout: t)
         #expect(ext4.hasSuffix("fsck=0\r\next4-data"), "ext4 round: \(ext4)")
 
+        // qcow2 over a raw backing file: the base's data reads through, a guest write lands in the overlay.
+        #expect(
+            try Self.run(
+                guest,
+                "dd if=/dev/vde bs=512 skip=\(VirtioRig.baseSector) count=1 2>/dev/null | head -c \(VirtioRig.basePattern.utf8.count)",
+                timeout: t) == VirtioRig.basePattern)
+        #expect(
+            try Self.run(
+                guest,
+                "echo \(VirtioRig.overlayPattern) | dd of=/dev/vde bs=512 seek=\(VirtioRig.overlaySector) conv=sync 2>/dev/null; sync; echo synced",
+                timeout: t) == "synced")
+
         // Network: the MAC from --net, ping, and 1 MiB each way over TCP through the tap.
         #expect(
             try Self.run(

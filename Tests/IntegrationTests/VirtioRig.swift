@@ -19,6 +19,12 @@ final class VirtioRig {
     let directory: URL
     let toolsDisk: String
     let scratchDisk: URL
+    /// A qcow2 overlay over a raw base holding `basePattern` at `baseSector`.
+    let overlayDisk: URL
+    static let baseSector = 300
+    static let basePattern = "BASE-IMAGE-PATTERN"
+    static let overlaySector = 400
+    static let overlayPattern = "QCOW2-GUEST-WROTE-THIS"
     var vsockPath: String { directory.appendingPathComponent("vsock").path }
     var consolePath: String { directory.appendingPathComponent("console").path }
     private let servers = Process()
@@ -39,6 +45,15 @@ final class VirtioRig {
         let handle = try FileHandle(forWritingTo: scratchDisk)
         try handle.truncate(atOffset: UInt64(Self.scratchBytes))
         try handle.close()
+
+        let base = directory.appendingPathComponent("base.raw")
+        var baseBytes = Data(count: 16 << 20)
+        baseBytes.replaceSubrange(
+            (Self.baseSector * 512)..<(Self.baseSector * 512 + Self.basePattern.utf8.count),
+            with: Data(Self.basePattern.utf8))
+        try baseBytes.write(to: base)
+        overlayDisk = directory.appendingPathComponent("overlay.qcow2")
+        try Self.shell("qemu-img", "create", "-q", "-f", "qcow2", "-b", base.path, "-F", "raw", overlayDisk.path)
 
         try Self.shell("ip", "netns", "add", namespace)
         try Self.shell("ip", "-n", namespace, "link", "set", "lo", "up")
@@ -71,6 +86,7 @@ final class VirtioRig {
         [
             "--disk", "path=\(toolsDisk),readonly=on,serial=tools",
             "--disk", "path=\(scratchDisk.path),serial=scratch",
+            "--disk", "path=\(overlayDisk.path),format=qcow2,serial=qcow2",
             "--net", "tap=\(Self.tapName),mac=52:54:00:aa:bb:cc",
             "--rng",
             "--vsock", "cid=\(Self.guestCID),uds=\(vsockPath)",
@@ -91,6 +107,17 @@ final class VirtioRig {
             usleep(50_000)
         }
         throw GuestTimeout(waitingFor: prefix, transcript: "host servers:\n\(serverTranscript)")
+    }
+
+    /// The overlay after the guest wrote it: `qemu-img check` must be clean; returns the sector the guest
+    /// wrote and the base's sector, read through the chain by qemu-img.
+    func overlaySectors() throws -> (written: Data, base: Data) {
+        try Self.shell("qemu-img", "check", "-q", overlayDisk.path)
+        let raw = directory.appendingPathComponent("overlay-export.raw")
+        try Self.shell("qemu-img", "convert", "-O", "raw", overlayDisk.path, raw.path)
+        let data = try Data(contentsOf: raw)
+        func sector(_ index: Int) -> Data { data.subdata(in: (index * 512)..<(index * 512 + 512)) }
+        return (sector(Self.overlaySector), sector(Self.baseSector))
     }
 
     /// A host process connecting into the guest over vsock: "CONNECT port", then `payload`, then the reply.
