@@ -55,16 +55,20 @@ let package = Package(
         .target(name: "LibvirtProtocol"),
         // libvirt domain XML: a strict bounded parser, the domain model, libvirt-shaped output.
         .target(name: "DomainXML", dependencies: ["LibvirtProtocol"]),
+        // Domains: persistent store, one detached `swiftvirt run` per running domain, re-adoption. No NIO.
+        .target(name: "Management", dependencies: ["DomainXML", "LibvirtProtocol"]),
         // The management daemon: libvirt's remote protocol on swift-nio over UNIX sockets.
         .executableTarget(
             name: "swiftvirtd",
             dependencies: [
-                "LibvirtProtocol", "DomainXML",
+                "LibvirtProtocol", "DomainXML", "Management",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        .testTarget(
+            name: "ManagementTests", dependencies: ["Management", "swiftvirtd", "DomainXML", "LibvirtProtocol"]),
         .testTarget(name: "LibvirtProtocolTests", dependencies: ["LibvirtProtocol"]),
         .testTarget(name: "DomainXMLTests", dependencies: ["DomainXML", "LibvirtProtocol"]),
         .testTarget(

@@ -1,4 +1,5 @@
 import LibvirtProtocol
+import Management
 
 /// Domain listing, lookup, definition and lifecycle procedures, mapped onto the `DomainBackend`.
 /// Returns nil for procedures handled elsewhere.
@@ -132,7 +133,7 @@ extension RemoteDispatcher {
     }
 
     /// The current status of a domain a client names; libvirt's drivers find it by UUID.
-    private func existing(_ domain: RemoteDomain) async throws -> DomainStatus {
+    func existing(_ domain: RemoteDomain) async throws -> DomainStatus {
         do {
             return try await backend.lookup(.uuid(domain.uuid))
         } catch let error as LibvirtError where error.code == .noDomain {

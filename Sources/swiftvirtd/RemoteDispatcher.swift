@@ -1,6 +1,7 @@
 import DomainXML
 import LibvirtProtocol
 import Logging
+import Management
 
 /// Answers libvirt RPC packets: every CALL gets a REPLY (a result or a libvirt error), keepalive PINGs
 /// get PONGs, anything else is logged and dropped as libvirtd does. Shared by all connections; each
@@ -9,6 +10,8 @@ struct RemoteDispatcher: Sendable {
     let backend: any DomainBackend
     let host: HostDescription
     let logger: Logger
+    /// Console sessions of all connections (one per domain at a time).
+    let consoles = ConsoleSessions()
 
     /// The reply to send for `packet`, or nil if it needs none.
     func handle(_ packet: RPCPacket, session: inout RemoteSession) async -> RPCPacket? {
@@ -62,6 +65,7 @@ struct RemoteDispatcher: Sendable {
         .domainDefineXML, .domainDefineXMLFlags, .domainUndefine, .domainUndefineFlags, .domainCreate,
         .domainCreateWithFlags, .domainCreateXML, .domainDestroy, .domainDestroyFlags, .domainShutdown,
         .domainShutdownFlags, .domainReboot, .domainSuspend, .domainResume, .domainSetAutostart,
+        .domainOpenConsole,
     ]
 
     private func call(
@@ -75,6 +79,9 @@ struct RemoteDispatcher: Sendable {
         }
         if let reply = try connectProcedure(procedure, payload: payload, session: &session) {
             return reply
+        }
+        if procedure == .domainOpenConsole {
+            return try await openConsole(payload: payload, session: &session)
         }
         if let reply = try await domainProcedure(procedure, payload: payload) {
             return reply
@@ -96,6 +103,7 @@ struct RemoteDispatcher: Sendable {
         switch error {
         case let error as LibvirtError: return error
         case let error as DomainXMLError: return error.libvirtError
+        case let error as ManagementError: return error.libvirtError
         case let error as XDRDecodingError: return .rpc("Unable to decode message payload: \(error)")
         case let error as XDREncodingError: return .rpc("Unable to encode message payload: \(error)")
         default: return .internalError("\(error)")

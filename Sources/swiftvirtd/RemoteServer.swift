@@ -1,5 +1,6 @@
 import LibvirtProtocol
 import Logging
+import Management
 import NIOCore
 import NIOPosix
 
@@ -94,7 +95,8 @@ struct RemoteServer: Sendable {
                 for try await connection in inbound {
                     connections.addTask {
                         await RemoteConnection(
-                            channel: connection, dispatcher: dispatcher, readOnly: listener.readOnly, logger: logger
+                            channel: connection, dispatcher: dispatcher, readOnly: listener.readOnly, logger: logger,
+                            group: group
                         ).serve()
                     }
                 }

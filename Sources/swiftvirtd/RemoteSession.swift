@@ -13,6 +13,9 @@ struct RemoteSession: Sendable {
     /// Registered domain event callbacks: callback id → virDomainEventID.
     private(set) var eventCallbacks: [Int32: Int32] = [:]
     private var nextCallbackID: Int32 = 1
+    /// A console DOMAIN_OPEN_CONSOLE just opened, for the connection to bridge once the reply is sent
+    /// (stream data may only follow the reply).
+    private var pendingConsole: OpenedConsole?
 
     /// libvirt's limit on event callbacks per connection is generous; this one keeps a client from
     /// growing the table without bound.
@@ -33,6 +36,15 @@ struct RemoteSession: Sendable {
     mutating func close() {
         isOpen = false
         eventCallbacks = [:]
+    }
+
+    mutating func setPendingConsole(_ console: OpenedConsole) {
+        pendingConsole = console
+    }
+
+    mutating func takePendingConsole() -> OpenedConsole? {
+        defer { pendingConsole = nil }
+        return pendingConsole
     }
 
     mutating func registerEventCallback(eventID: Int32) throws(LibvirtError) -> Int32 {

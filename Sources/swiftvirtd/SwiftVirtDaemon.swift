@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Logging
+import Management
 
 #if canImport(Glibc)
     import Glibc
@@ -27,6 +28,17 @@ struct SwiftVirtDaemon: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not listen on the read-only socket.")
     var noReadonlySocket = false
 
+    @Option(name: .long, help: "Persistent domain definitions and autostart links (domains/, autostart/).")
+    var stateDir = "/etc/swiftvirt"
+
+    @Option(name: .long, help: "Running VMMs' pid files, sockets and logs (a tmpfs, emptied at boot).")
+    var runDir = "/run/swiftvirt"
+
+    @Option(
+        name: .customLong("swiftvirt"),
+        help: ArgumentHelp("The VMM executable started for each running domain.", valueName: "path"))
+    var vmmExecutable: String?
+
     @Option(
         name: .long, help: "trace, debug, info, notice, warning, error or critical.",
         transform: { text in
@@ -43,14 +55,51 @@ struct SwiftVirtDaemon: AsyncParsableCommand {
         if !noReadonlySocket, readonlySocket == socket {
             throw ValidationError("--readonly-socket must differ from --socket (or pass --no-readonly-socket)")
         }
+        guard stateDir.hasPrefix("/"), runDir.hasPrefix("/") else {
+            throw ValidationError("--state-dir and --run-dir need absolute paths")
+        }
+        if let vmmExecutable, !vmmExecutable.hasPrefix("/") {
+            throw ValidationError("--swiftvirt needs an absolute path")
+        }
+    }
+
+    /// `swiftvirt` next to this executable, as the two are installed together.
+    private static func siblingVMMExecutable() -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard count > 0 else { return nil }
+        let path = String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let slash = path.lastIndex(of: "/") else { return nil }
+        return String(path[...slash]) + "swiftvirt"
     }
 
     func run() async throws {
+        // A console or control peer that goes away must not kill the daemon with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         var logger = Logger(label: "swiftvirtd")
         logger.logLevel = logLevel
         var listeners = [RemoteListener.readWrite(socket)]
         if !noReadonlySocket { listeners.append(.readOnly(readonlySocket)) }
-        let server = RemoteServer(listeners: listeners, backend: UnavailableDomainBackend(), logger: logger)
+        guard let executable = vmmExecutable ?? Self.siblingVMMExecutable() else {
+            throw ValidationError("cannot find this executable's directory; pass --swiftvirt PATH")
+        }
+        if access(executable, X_OK) != 0 {
+            logger.warning(
+                "the VMM executable is not executable; domains will not start",
+                metadata: ["path": "\(executable)", "hint": "pass --swiftvirt PATH"])
+        }
+        var configuration = ManagedDomainBackend.Configuration(
+            paths: ManagementPaths(stateDirectory: stateDir, runDirectory: runDir), vmmExecutable: executable)
+        let noticeLogger = logger
+        configuration.notice = { noticeLogger.notice("\($0)") }
+        // Refuse before touching any VM if another daemon serves this socket: two daemons would both
+        // adopt the same VMMs.
+        try SocketPath.prepare(socket)
+        let backend = try await ManagedDomainBackend.open(configuration)
+        let count = await backend.list().count
+        logger.info(
+            "domains loaded", metadata: ["count": "\(count)", "stateDir": "\(stateDir)", "runDir": "\(runDir)"])
+        let server = RemoteServer(listeners: listeners, backend: backend, logger: logger)
         let serving = Task { try await server.run() }
         // SIGTERM and SIGINT end the server cleanly, so its socket files are removed.
         let signalSources = [SIGTERM, SIGINT].map { signalNumber in

@@ -1,11 +1,11 @@
 import LibvirtProtocol
 
-/// What the RPC dispatcher needs from whatever owns the domains (the VMM-backed registry, or a fake in
+/// What the RPC dispatcher needs from whatever owns the domains (`ManagedDomainBackend`, or a fake in
 /// tests). Domains are addressed by UUID, as libvirt's drivers do with the domain a client sends.
 /// Methods throw `LibvirtError` for failures the client should see with a libvirt code
 /// (`LibvirtError.noDomain(uuid:name:)`, `.operationInvalid("domain is not running")`...); any other
 /// error is reported as an internal error.
-protocol DomainBackend: Sendable {
+public protocol DomainBackend: Sendable {
     /// Defines (or redefines, same name and UUID) a persistent domain from libvirt XML.
     func define(xml: String, flags: UInt32) async throws -> DomainStatus
     /// Removes a persistent domain's definition; a running domain becomes transient.
@@ -32,19 +32,26 @@ protocol DomainBackend: Sendable {
     func setAutostart(_ uuid: DomainUUID, _ autostart: Bool) async throws
     /// Notes shown by `virsh dominfo` (e.g. XML parts that are kept but not used).
     func messages(_ uuid: DomainUUID) async throws -> [String]
+    /// Connects to a running domain's serial console (DOMAIN_OPEN_CONSOLE). `device` is libvirt's
+    /// alias ("serial0", "console0") or nil for the first console.
+    func openConsole(_ uuid: DomainUUID, device: String?, flags: UInt32) async throws -> ConsoleConnection
 }
 
 extension DomainBackend {
-    func messages(_ uuid: DomainUUID) async throws -> [String] { [] }
+    public func messages(_ uuid: DomainUUID) async throws -> [String] { [] }
+
+    public func openConsole(_ uuid: DomainUUID, device: String?, flags: UInt32) async throws -> ConsoleConnection {
+        throw LibvirtError.noSupport("virDomainOpenConsole")
+    }
 }
 
 /// How a client names a domain in a lookup.
-enum DomainKey: Hashable, Sendable, CustomStringConvertible {
+public enum DomainKey: Hashable, Sendable, CustomStringConvertible {
     case name(String)
     case uuid(DomainUUID)
     case id(Int32)
 
-    var description: String {
+    public var description: String {
         switch self {
         case .name(let name): return "no domain with matching name '\(name)'"
         case .uuid(let uuid): return "no domain with matching uuid '\(uuid)'"
@@ -54,18 +61,18 @@ enum DomainKey: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// A domain's identity and lifecycle state, as lists and lookups report it.
-struct DomainStatus: Hashable, Sendable {
-    var name: String
-    var uuid: DomainUUID
+public struct DomainStatus: Hashable, Sendable {
+    public var name: String
+    public var uuid: DomainUUID
     /// Positive while active, -1 otherwise.
-    var id: Int32
-    var state: DomainState
+    public var id: Int32
+    public var state: DomainState
     /// The state-specific reason (`DomainStateReason`).
-    var reason: Int32
-    var persistent: Bool
-    var autostart: Bool
+    public var reason: Int32
+    public var persistent: Bool
+    public var autostart: Bool
 
-    init(
+    public init(
         name: String, uuid: DomainUUID, id: Int32 = -1, state: DomainState = .shutoff,
         reason: Int32 = DomainStateReason.shutoffUnknown, persistent: Bool = true, autostart: Bool = false
     ) {
@@ -78,31 +85,38 @@ struct DomainStatus: Hashable, Sendable {
         self.autostart = autostart
     }
 
-    var remoteDomain: RemoteDomain { RemoteDomain(name: name, uuid: uuid, id: state.isActive ? id : -1) }
+    public var remoteDomain: RemoteDomain { RemoteDomain(name: name, uuid: uuid, id: state.isActive ? id : -1) }
 
-    var filterSubject: ListAllDomainsFlags.Subject {
+    public var filterSubject: ListAllDomainsFlags.Subject {
         ListAllDomainsFlags.Subject(state: state, persistent: persistent, autostart: autostart)
     }
 }
 
 /// What DOMAIN_GET_INFO reports besides the state.
-struct DomainRuntimeInfo: Hashable, Sendable {
+public struct DomainRuntimeInfo: Hashable, Sendable {
     /// KiB.
-    var maxMemory: UInt64
+    public var maxMemory: UInt64
     /// KiB.
-    var memory: UInt64
-    var virtualCPUs: UInt16
+    public var memory: UInt64
+    public var virtualCPUs: UInt16
     /// Nanoseconds of CPU time the guest has used; 0 when inactive.
-    var cpuTime: UInt64
+    public var cpuTime: UInt64
+
+    public init(maxMemory: UInt64, memory: UInt64, virtualCPUs: UInt16, cpuTime: UInt64) {
+        self.maxMemory = maxMemory
+        self.memory = memory
+        self.virtualCPUs = virtualCPUs
+        self.cpuTime = cpuTime
+    }
 }
 
 extension LibvirtError {
     /// The message libvirt's drivers give when a domain from the client no longer exists.
-    static func noDomain(uuid: DomainUUID, name: String) -> LibvirtError {
+    public static func noDomain(uuid: DomainUUID, name: String) -> LibvirtError {
         .noDomain("no domain with matching uuid '\(uuid)' (\(name))")
     }
 
-    static func noDomain(_ key: DomainKey) -> LibvirtError {
+    public static func noDomain(_ key: DomainKey) -> LibvirtError {
         .noDomain(key.description)
     }
 }

@@ -1,0 +1,68 @@
+/// Where the management layer keeps things. Persistent state (domain XML, autostart links) lives
+/// under `stateDirectory` and survives reboots; everything about running VMMs lives under
+/// `runDirectory`, normally a tmpfs that a reboot empties.
+public struct ManagementPaths: Hashable, Sendable {
+    public var stateDirectory: String
+    public var runDirectory: String
+
+    public init(stateDirectory: String = "/etc/swiftvirt", runDirectory: String = "/run/swiftvirt") {
+        self.stateDirectory = stateDirectory
+        self.runDirectory = runDirectory
+    }
+
+    /// `<state>/domains`: one `<name>.xml` per persistent domain.
+    public var domainsDirectory: String { stateDirectory + "/domains" }
+    /// `<state>/autostart`: `<name>` links to `../domains/<name>.xml` for autostarted domains.
+    public var autostartDirectory: String { stateDirectory + "/autostart" }
+
+    public func definitionFile(_ name: String) -> String { domainsDirectory + "/" + name + ".xml" }
+    public func autostartLink(_ name: String) -> String { autostartDirectory + "/" + name }
+
+    /// Created once autostart ran in this boot (run directories are emptied by a reboot), so a daemon
+    /// restart does not start again what a user stopped, as libvirtd does.
+    public var autostartDoneMarker: String { runDirectory + "/autostarted" }
+
+    public func runFiles(_ name: String) -> DomainRunFiles { DomainRunFiles(directory: runDirectory, name: name) }
+}
+
+/// The files of one running domain under the run directory.
+public struct DomainRunFiles: Hashable, Sendable {
+    public let directory: String
+    public let name: String
+
+    /// The VMM's pid, one decimal line.
+    public var pidFile: String { base + ".pid" }
+    /// `RuntimeRecord`: what re-adoption needs besides the pid.
+    public var stateFile: String { base + ".state" }
+    /// The definition the VMM was started from (it may differ from the persistent one).
+    public var liveDefinition: String { base + ".xml" }
+    /// The VMM's stdout and stderr.
+    public var log: String { base + ".log" }
+    /// The VMM listens here for the serial console.
+    public var serialSocket: String { base + ".serial" }
+    /// The VMM listens here for control commands.
+    public var controlSocket: String { base + ".ctl" }
+
+    private var base: String { directory + "/" + name }
+
+    /// Everything but the log, which outlives the run for post-mortems.
+    var transientFiles: [String] { [pidFile, stateFile, liveDefinition, serialSocket, controlSocket] }
+}
+
+/// Which domain names can be file names here: the XML parser already refuses '/'.
+enum DomainFileName {
+    /// Leaves room for the longest suffix under NAME_MAX (255).
+    static let maxLength = 200
+
+    static func check(_ name: String) throws(ManagementError) {
+        guard !name.hasPrefix(".") else {
+            throw .unsupportedName(name, "it starts with '.', which SwiftVirt reserves for its own files")
+        }
+        guard name.utf8.count <= maxLength else {
+            throw .unsupportedName(name, "it is longer than \(maxLength) bytes")
+        }
+        guard !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
+            throw .unsupportedName(name, "it contains control characters")
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import LibvirtProtocol
+import Management
+
+/// `remote_domain_open_console_args`: the domain, an optional device alias and
+/// `virDomainConsoleFlags`.
+struct DomainOpenConsoleArgs: XDRCodable, Hashable {
+    var domain: RemoteDomain
+    var deviceName: String?
+    var flags: UInt32
+
+    init(domain: RemoteDomain, deviceName: String?, flags: UInt32) {
+        self.domain = domain
+        self.deviceName = deviceName
+        self.flags = flags
+    }
+
+    init(from decoder: inout XDRDecoder) throws(XDRDecodingError) {
+        domain = try RemoteDomain(from: &decoder)
+        deviceName = try decoder.decodeOptionalString()
+        flags = try decoder.decodeUInt32()
+    }
+
+    func encode(to encoder: inout XDREncoder) throws(XDREncodingError) {
+        try domain.encode(to: &encoder)
+        try encoder.encodeOptionalString(deviceName)
+        encoder.encode(flags)
+    }
+}
+
+/// A console the backend connected, waiting for its connection to start the stream.
+struct OpenedConsole: Sendable {
+    var connection: ConsoleConnection
+    var lease: ConsoleLease
+}
+
+/// VIR_DOMAIN_CONSOLE_FORCE: take the console from whoever holds it.
+private let consoleForceFlag: UInt32 = 1 << 0
+
+extension RemoteDispatcher {
+    /// DOMAIN_OPEN_CONSOLE: claims the console, connects it, and leaves it in the session; the
+    /// connection starts the stream after sending this (empty) reply.
+    func openConsole(payload: [UInt8], session: inout RemoteSession) async throws -> any XDREncodable {
+        let args = try decode(DomainOpenConsoleArgs.self, from: payload)
+        let uuid = try await existing(args.domain).uuid
+        let lease = try await consoles.claim(uuid, force: args.flags & consoleForceFlag != 0)
+        do {
+            let connection = try await backend.openConsole(uuid, device: args.deviceName, flags: args.flags)
+            session.setPendingConsole(OpenedConsole(connection: connection, lease: lease))
+            return XDRVoid()
+        } catch {
+            await consoles.release(lease)
+            throw error
+        }
+    }
+}

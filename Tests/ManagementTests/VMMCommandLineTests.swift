@@ -1,0 +1,80 @@
+import DomainXML
+import Testing
+
+@testable import Management
+
+@Suite("VMMCommandLine: domain XML → swiftvirt run")
+struct VMMCommandLineTests {
+    static let files = DomainRunFiles(directory: "/run/swiftvirt", name: "web")
+
+    static func definition(devices: String, os: String? = nil, memory: String = "<memory unit='MiB'>512</memory>")
+        throws -> DomainDefinition
+    {
+        try DomainDefinition.parse(
+            """
+            <domain type='kvm'><name>web</name>\(memory)<vcpu>2</vcpu>
+            \(os ?? "<os><type>hvm</type><kernel>/k</kernel><initrd>/i</initrd><cmdline>console=ttyS0 root=/dev/vda</cmdline></os>")
+            <devices>\(devices)</devices></domain>
+            """)
+    }
+
+    @Test("kernel, initrd, cmdline, memory, cpus, disks in guest order, taps, sockets")
+    func fullCommandLine() throws {
+        let definition = try Self.definition(
+            devices: """
+                <disk type='file'><driver name='qemu' type='qcow2'/><source file='/data.qcow2'/>
+                  <target dev='vdb' bus='virtio'/><readonly/><serial>DATA1</serial></disk>
+                <disk type='file'><source file='/root.img'/><target dev='vda' bus='virtio'/></disk>
+                <interface type='ethernet'><mac address='52:54:00:12:34:56'/><target dev='tap0'/></interface>
+                """)
+        let commandLine = try VMMCommandLine(definition: definition, files: Self.files)
+        #expect(
+            commandLine.arguments == [
+                "run", "--kernel", "/k", "--initrd", "/i", "--cmdline", "console=ttyS0 root=/dev/vda",
+                "--memory", "512M", "--cpus", "2",
+                "--disk", "path=/root.img",
+                "--disk", "path=/data.qcow2,readonly=on,format=qcow2,serial=DATA1",
+                "--net", "tap=tap0,mac=52:54:00:12:34:56",
+                "--serial", "socket=/run/swiftvirt/web.serial", "--control-socket", "/run/swiftvirt/web.ctl",
+            ])
+        #expect(commandLine.inputFiles == ["/k", "/i", "/root.img", "/data.qcow2"])
+    }
+
+    @Test("memory rounds up to whole MiB; vdz sorts before vdaa")
+    func arithmetic() throws {
+        #expect(VMMCommandLine.mebibytes(kibibytes: 1) == 1)
+        #expect(VMMCommandLine.mebibytes(kibibytes: 1024) == 1)
+        #expect(VMMCommandLine.mebibytes(kibibytes: 1025) == 2)
+        let disks = ["vdaa", "vdz", "vdb"].map { DomainDisk(sourceFile: "/\($0)", targetDevice: $0) }
+        #expect(VMMCommandLine.inGuestOrder(disks).map(\.targetDevice) == ["vdb", "vdz", "vdaa"])
+        let odd = try Self.definition(devices: "", memory: "<memory unit='KiB'>1025</memory>")
+        #expect(try VMMCommandLine(definition: odd, files: Self.files).arguments.contains("2M"))
+    }
+
+    @Test(
+        "what the VMM cannot run is refused with the reason",
+        arguments: [
+            ("<interface type='bridge'><source bridge='br0'/></interface>", "interface type 'bridge'"),
+            ("<interface type='network'><source network='default'/></interface>", "interface type 'network'"),
+            ("<interface type='ethernet'/>", "needs <target dev='TAPNAME'/>"),
+            ("<disk type='file'><source file='/a,b.img'/><target dev='vda' bus='virtio'/></disk>", "contains a comma"),
+        ])
+    func refusals(devices: String, reason: String) throws {
+        let definition = try Self.definition(devices: devices)
+        let error = #expect(throws: ManagementError.self) {
+            try VMMCommandLine(definition: definition, files: Self.files)
+        }
+        #expect(error?.libvirtError.code == .configUnsupported)
+        #expect(error?.description.contains(reason) == true, "\(String(describing: error))")
+    }
+
+    @Test("no kernel, or a socket path beyond sun_path, is refused")
+    func kernelAndPaths() throws {
+        let noKernel = try Self.definition(devices: "", os: "<os><type>hvm</type></os>")
+        #expect(throws: ManagementError.self) { try VMMCommandLine(definition: noKernel, files: Self.files) }
+        let long = DomainRunFiles(directory: "/" + String(repeating: "d", count: 100), name: "web")
+        #expect(throws: ManagementError.self) {
+            try VMMCommandLine(definition: Self.definition(devices: ""), files: long)
+        }
+    }
+}
