@@ -9,7 +9,7 @@ import Synchronization
 ///
 /// - `status` → `running` or `paused`
 /// - `pause` → `ok` once no vCPU runs guest code; `resume` → `ok`
-/// - `quit` → `ok`, then the machine stops (the VMM exits 0)
+/// - `quit` → `ok`, then the machine stops (the VMM exits 0); `reboot` → `ok`, the VMM exits 3 (reset)
 /// - anything else → `error <why>`
 ///
 /// Clients are served one at a time; a line longer than 256 bytes closes that client.
@@ -78,8 +78,15 @@ public final class ControlSocket: Sendable {
         case "quit":
             machine.stop(.stopped)
             return "ok"
+        case "reboot":
+            // The VMM exits with the reset status (3); whoever supervises it starts it again.
+            machine.stop(.reset)
+            return "ok"
+        case "powerbutton":
+            return "error the ACPI power button is not implemented yet: use quit"
+
         case "": return "error empty command"
-        case let other: return "error unknown command '\(other)' (status, pause, resume, quit)"
+        case let other: return "error unknown command '\(other)' (status, pause, resume, quit, reboot)"
         }
     }
 
