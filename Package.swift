@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "swiftvirt", targets: ["swiftvirt"]),
         .executable(name: "swiftvirtd", targets: ["swiftvirtd"]),
+        .executable(name: "swiftvirt-img", targets: ["swiftvirt-img"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -36,6 +37,10 @@ let package = Package(
         .systemLibrary(name: "CZstd"),
         // Disk images: raw and qcow2 (v2/v3, backing chains, snapshots, compression), qemu-img compatible.
         .target(name: "DiskImage", dependencies: ["CZlib", "CZstd"]),
+        // The image tool: qemu-img's CLI, messages and exit codes over DiskImage.
+        .executableTarget(
+            name: "swiftvirt-img",
+            dependencies: ["DiskImage", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Machine builder, vCPU threads, run loop, console.
         .target(
             name: "VMM",
@@ -77,6 +82,7 @@ let package = Package(
                 "swiftvirtd", "LibvirtProtocol", "DomainXML", .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "DiskImageTests", dependencies: ["DiskImage"]),
+        .testTarget(name: "ImageToolTests", dependencies: ["swiftvirt-img"]),
         .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory"]),
         .testTarget(name: "X86BootTests", dependencies: ["X86Boot", "KVM", "GuestMemory"]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices"]),

@@ -16,6 +16,7 @@ public struct BlockStatus: Sendable, Equatable, CustomStringConvertible {
     /// Which image of the backing chain provides the range: 0 is the opened image, 1 its backing file, ...
     public var depth: Int
     /// Byte offset in the file at `depth` where the range's data starts; nil when not a plain mapping.
+    /// Zero and unallocated qcow2 ranges that keep a host cluster report it too, as QEMU does.
     public var hostOffset: UInt64?
     /// The range lies in a compressed qcow2 cluster.
     public var isCompressed: Bool

@@ -14,4 +14,7 @@ struct Qcow2Extent: Sendable, Equatable {
 
     var kind: Kind
     var length: UInt64
+    /// For zero and unallocated runs whose (sub)clusters keep host space: the host offset of the run's
+    /// first byte.
+    var reservedHost: UInt64? = nil
 }

@@ -24,7 +24,7 @@ extension Qcow2Image {
     func barrier() throws(DiskImageError) {
         guard unsyncedWrites else { return }
         writeObserver?(.barrier)
-        try file.synchronize()
+        if synchronizesWrites { try file.synchronize() }
         unsyncedWrites = false
     }
 

@@ -35,6 +35,7 @@ extension Qcow2Image {
         let table = try loadL2Table(l2Offset)
 
         var kind: Qcow2Extent.Kind?
+        var reservedHost: UInt64?
         var position = guest
         // Each step covers one (sub)cluster, so the loop is bounded by the table's entries × 32.
         while position - guest < maximum {
@@ -44,16 +45,25 @@ extension Qcow2Image {
             let type = try entry.type(
                 subcluster: subclustered ? geometry.subclusterIndex(position) : 0, geometry: geometry)
             let unitKind: Qcow2Extent.Kind
+            // Zero or unallocated (sub)clusters that keep a host cluster (QEMU's ZERO_ALLOC and
+            // UNALLOCATED_ALLOC): `map` shows where.
+            var unitHost: UInt64?
             switch type {
             case .normal(let host):
                 guard host < fileLength else {
                     throw .corrupt("data cluster at 0x\(String(host, radix: 16)) lies past the end of the file")
                 }
                 unitKind = .data(host: host + (position & geometry.clusterMask))
-            case .zero, .zeroWithHost:
+            case .zero:
                 unitKind = .zero
-            case .unallocated, .unallocatedWithHost:
+            case .zeroWithHost(let host):
+                unitKind = .zero
+                unitHost = host + (position & geometry.clusterMask)
+            case .unallocated:
                 unitKind = .unallocated
+            case .unallocatedWithHost(let host):
+                unitKind = .unallocated
+                unitHost = host + (position & geometry.clusterMask)
             case .compressed(let compressed):
                 guard compressed.hostOffset < fileLength else {
                     throw .corrupt(
@@ -63,14 +73,19 @@ extension Qcow2Image {
                 unitKind = .compressed(compressed)
             }
             if let kind {
-                guard Self.continues(kind, with: unitKind, after: position - guest) else { break }
+                guard Self.continues(kind, with: unitKind, after: position - guest),
+                    (reservedHost == nil) == (unitHost == nil),
+                    reservedHost.map({ $0 + (position - guest) == unitHost }) ?? true
+                else { break }
             } else {
                 kind = unitKind
+                reservedHost = unitHost
             }
             position = (position & ~(unit - 1)) + unit
             if case .compressed = unitKind { break }
         }
-        return Qcow2Extent(kind: kind ?? .unallocated, length: min(position - guest, maximum))
+        return Qcow2Extent(
+            kind: kind ?? .unallocated, length: min(position - guest, maximum), reservedHost: reservedHost)
     }
 
     /// Whether a unit of kind `next`, `distance` bytes into a run of `kind`, extends the run.
@@ -132,7 +147,7 @@ extension Qcow2Image {
         case .compressed:
             return BlockStatus(kind: .data, length: extent.length, depth: 0, isCompressed: true)
         case .zero:
-            return BlockStatus(kind: .zero, length: extent.length, depth: 0)
+            return BlockStatus(kind: .zero, length: extent.length, depth: 0, hostOffset: extent.reservedHost)
         case .unallocated:
             if let backing, offset < backing.virtualSize {
                 var status = try backing.blockStatus(
@@ -140,7 +155,7 @@ extension Qcow2Image {
                 status.depth += 1
                 return status
             }
-            return BlockStatus(kind: .unallocated, length: extent.length, depth: 0)
+            return BlockStatus(kind: .unallocated, length: extent.length, depth: 0, hostOffset: extent.reservedHost)
         }
     }
 }

@@ -4,7 +4,6 @@ extension Qcow2Image {
     func resizeLocked(to newSize: UInt64) throws(DiskImageError) {
         guard newSize % 512 == 0 else { throw .invalidArgument("The new size must be a multiple of 512") }
         guard newSize <= Qcow2Limits.maximumVirtualSize else { throw .invalidArgument("The new size is too large") }
-        guard snapshots.isEmpty else { throw .notSupported("resizing an image that has internal snapshots") }
         let oldSize = header.size
         if newSize == oldSize { return }
         try prepareForChange()
@@ -47,7 +46,8 @@ extension Qcow2Image {
         if needed > UInt64(l1.count) { try growL1Table(to: Int(needed)) }
     }
 
-    private func writeSizeField(_ size: UInt64) throws(DiskImageError) {
+    /// Writes the virtual size into the header once the metadata it relies on is durable.
+    func writeSizeField(_ size: UInt64) throws(DiskImageError) {
         try writeBackMetadata()
         try barrier()
         var field = [UInt8](repeating: 0, count: 8)

@@ -9,13 +9,14 @@
 /// live, and dropped only after the table (or L1) no longer using them is durable. A crash can leak
 /// clusters, never leave a refcount too low.
 extension Qcow2Image {
-    /// Takes a disk-only snapshot of the active layer (`qemu-img snapshot -c`).
+    /// Takes a disk-only snapshot of the active layer (`qemu-img snapshot -c`). Names are unique here
+    /// (QEMU only keeps IDs unique); an empty name is allowed, as in QEMU.
     @discardableResult
     public func createSnapshot(name: String) throws(DiskImageError) -> Qcow2SnapshotInfo {
         try lock.withLock { () throws(DiskImageError) in
             try checkWritable()
-            guard !name.isEmpty, name.utf8.count <= Int(UInt16.max) else {
-                throw .invalidArgument("a snapshot name must be 1 to 65535 bytes")
+            guard name.utf8.count <= Int(UInt16.max) else {
+                throw .invalidArgument("a snapshot name must be at most 65535 bytes")
             }
             guard !snapshots.contains(where: { $0.name == name }) else {
                 throw .invalidArgument("a snapshot named '\(name)' already exists")
@@ -59,13 +60,16 @@ extension Qcow2Image {
         }
     }
 
-    /// Makes a snapshot's contents the active layer again (`qemu-img snapshot -a`), by ID or name.
+    /// Makes a snapshot's contents the active layer again (`qemu-img snapshot -a`), by ID or name. The
+    /// disk takes the size recorded with the snapshot, as in QEMU.
     public func applySnapshot(_ idOrName: String) throws(DiskImageError) {
         try lock.withLock { () throws(DiskImageError) in
             try checkWritable()
             let snapshot = try findSnapshot(idOrName)
-            guard snapshot.diskSize == nil || snapshot.diskSize == header.size else {
-                throw .notSupported("applying a snapshot taken at a different disk size")
+            if let diskSize = snapshot.diskSize {
+                guard diskSize % 512 == 0, diskSize <= Qcow2Limits.maximumVirtualSize,
+                    geometry.l1Entries(for: diskSize) <= UInt64(max(snapshot.l1Size, UInt32(l1.count)))
+                else { throw .corrupt("snapshot '\(snapshot.name)' records an impossible disk size \(diskSize)") }
             }
             try prepareForChange()
             try writeBackMetadata()
@@ -96,6 +100,8 @@ extension Qcow2Image {
             try barrier()
             for cluster in freed { file.punchHole(offset: cluster, length: geometry.clusterBytes) }
             rebuildMetadataClusters()
+            // Everything the snapshot's L1 table maps lies inside its size: recording it is enough.
+            if let diskSize = snapshot.diskSize, diskSize != header.size { try writeSizeField(diskSize) }
         }
     }
 
@@ -128,7 +134,8 @@ extension Qcow2Image {
         Qcow2SnapshotInfo(
             id: snapshot.id, name: snapshot.name, dateSeconds: snapshot.dateSeconds,
             dateNanoseconds: snapshot.dateNanoseconds, vmClockNanoseconds: snapshot.vmClockNanoseconds,
-            vmStateSize: snapshot.vmStateSize, diskSize: snapshot.diskSize)
+            vmStateSize: snapshot.vmStateSize, diskSize: snapshot.diskSize,
+            instructionCount: snapshot.instructionCount)
     }
 
     /// By ID first, then by name, as QEMU looks snapshots up.
@@ -208,7 +215,7 @@ extension Qcow2Image {
     }
 
     /// Writes `list` as a new snapshot table, switches the header to it and releases the old table.
-    private func writeSnapshotTable(_ list: [Qcow2Snapshot]) throws(DiskImageError) {
+    func writeSnapshotTable(_ list: [Qcow2Snapshot]) throws(DiskImageError) {
         let bytes = list.flatMap(\.encoded)
         guard UInt64(bytes.count) <= Qcow2Limits.maximumSnapshotTableBytes else {
             throw .notSupported("a snapshot table larger than 64 MiB")

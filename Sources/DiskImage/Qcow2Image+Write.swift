@@ -197,30 +197,47 @@ extension Qcow2Image {
 
     // MARK: Compressed clusters
 
-    /// Compresses one guest cluster into the image (lock held, range checked).
-    func writeCompressedLocked(at offset: UInt64, from data: UnsafeRawBufferPointer) throws(DiskImageError) {
+    /// Refuses a compressed write that is not one whole cluster (or the disk's last, partial one).
+    func checkCompressedRequest(at offset: UInt64, count: Int) throws(DiskImageError) {
         guard offset & geometry.clusterMask == 0 else {
             throw .invalidArgument("compressed writes must start on a cluster boundary")
         }
-        guard
-            data.count == geometry.clusterSize
-                || (data.count < geometry.clusterSize && offset + UInt64(data.count) == header.size)
-        else { throw .invalidArgument("compressed writes cover exactly one cluster (or the last, partial one)") }
-        try prepareForChange()
-        var input = [UInt8](repeating: 0, count: geometry.clusterSize)
+        guard count > 0, count <= geometry.clusterSize else {
+            throw .invalidArgument("compressed writes cover exactly one cluster (or the last, partial one)")
+        }
+    }
+
+    /// `data` (at most one cluster, zero-padded to one) compressed as QEMU does; nil when it does not
+    /// shrink below a cluster (QEMU then stores it normally). Needs no image state.
+    static func compressCluster(
+        _ data: UnsafeRawBufferPointer, clusterSize: Int, type: Qcow2CompressionType
+    ) -> [UInt8]? {
+        var input = [UInt8](repeating: 0, count: clusterSize)
         input.withUnsafeMutableBytes { target in
             UnsafeMutableRawBufferPointer(rebasing: target[0..<data.count]).copyMemory(from: data)
         }
-        // QEMU keeps compressed data below one cluster; what does not shrink is stored normally.
-        var output = [UInt8](repeating: 0, count: geometry.clusterSize - 1)
-        let type = header.compressionType
+        var output = [UInt8](repeating: 0, count: clusterSize - 1)
         let length = input.withUnsafeBytes { source in
             output.withUnsafeMutableBytes { destination in Qcow2Codec.compress(type, source, into: destination) }
         }
-        guard let length else {
+        guard let length else { return nil }
+        output.removeLast(output.count - length)
+        return output
+    }
+
+    /// Stores one guest cluster, `compressed` by `compressCluster` (lock held, range checked).
+    func writeCompressedLocked(
+        at offset: UInt64, from data: UnsafeRawBufferPointer, compressed: [UInt8]?
+    ) throws(DiskImageError) {
+        guard data.count == geometry.clusterSize || offset + UInt64(data.count) == header.size else {
+            throw .invalidArgument("compressed writes cover exactly one cluster (or the last, partial one)")
+        }
+        try prepareForChange()
+        guard let output = compressed else {
             try writeLocked(at: offset, from: data)
             return
         }
+        let length = output.count
         let l2Offset = try writableL2Table(for: offset)
         let old = try l2Entry(in: l2Offset, for: offset)
         let hostOffset = try allocateCompressedBytes(length)

@@ -40,6 +40,10 @@ public final class Qcow2Image: DiskImage, @unchecked Sendable {
     var pendingReleases: [(offset: UInt64, length: UInt64)] = []
     /// A pwrite happened since the last fdatasync.
     var unsyncedWrites = false
+    /// False skips fdatasync at barriers (qemu-img's cache=unsafe, the default of `convert`): writes
+    /// keep their order, but nothing is forced to disk, so a host crash may lose or corrupt the image.
+    /// Set before use, from one thread.
+    public var synchronizesWrites = true
     var snapshots: [Qcow2Snapshot]
     var snapshotTableLength: UInt64
     /// Clusters holding metadata; guest data must never be written over them.
@@ -278,7 +282,8 @@ public final class Qcow2Image: DiskImage, @unchecked Sendable {
             snapshots.map {
                 Qcow2SnapshotInfo(
                     id: $0.id, name: $0.name, dateSeconds: $0.dateSeconds, dateNanoseconds: $0.dateNanoseconds,
-                    vmClockNanoseconds: $0.vmClockNanoseconds, vmStateSize: $0.vmStateSize, diskSize: $0.diskSize)
+                    vmClockNanoseconds: $0.vmClockNanoseconds, vmStateSize: $0.vmStateSize, diskSize: $0.diskSize,
+                    instructionCount: $0.instructionCount)
             }
         }
     }
@@ -288,17 +293,22 @@ public final class Qcow2Image: DiskImage, @unchecked Sendable {
 
     /// Stores one guest cluster compressed (for `convert -c`). `offset` is cluster aligned and `data` is
     /// one cluster, or the shorter tail at the end of the disk. Data that does not shrink is stored
-    /// uncompressed, as QEMU does.
+    /// uncompressed, as QEMU does. The compression itself runs outside the image's lock, so callers on
+    /// several threads compress in parallel.
     public func writeCompressed(at offset: UInt64, from data: UnsafeRawBufferPointer) throws(DiskImageError) {
+        try checkCompressedRequest(at: offset, count: data.count)
+        let type = lock.withLock { header.compressionType }
+        let compressed = Self.compressCluster(data, clusterSize: geometry.clusterSize, type: type)
         try lock.withLock { () throws(DiskImageError) in
             try checkWritable()
             try checkGuestRange(offset, UInt64(data.count))
-            try writeCompressedLocked(at: offset, from: data)
+            try writeCompressedLocked(at: offset, from: data, compressed: compressed)
         }
     }
 
     /// Changes the virtual size. Growing maps the new space as zeroes; shrinking is refused while data
-    /// is stored beyond the new end. Sizes are multiples of 512; images with snapshots are not resized.
+    /// is stored beyond the new end. Sizes are multiples of 512. Snapshots keep their own size (each
+    /// records it), as in QEMU.
     public func resize(to newSize: UInt64) throws(DiskImageError) {
         try lock.withLock { () throws(DiskImageError) in
             try checkWritable()

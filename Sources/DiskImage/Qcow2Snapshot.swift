@@ -19,6 +19,13 @@ struct Qcow2Snapshot: Sendable, Equatable {
     /// Extra data bytes as stored (at least the fields above when present).
     var extraData: [UInt8]
 
+    /// Extra data bytes 16–23 (QEMU's icount); nil when absent or all ones (QEMU's "not recorded").
+    var instructionCount: UInt64? {
+        guard extraData.count >= 24 else { return nil }
+        let value = extraData.bigEndian64(at: 16)
+        return value == UInt64.max ? nil : value
+    }
+
     /// Bytes this entry takes in the table, padding included.
     var encodedLength: Int { (Self.fixedBytes + extraData.count + id.utf8.count + name.utf8.count + 7) & ~7 }
 

@@ -11,4 +11,6 @@ public struct Qcow2SnapshotInfo: Sendable, Equatable {
     public var vmStateSize: UInt64
     /// Virtual disk size when taken, if recorded.
     public var diskSize: UInt64?
+    /// Guest instructions executed (record/replay icount), if recorded.
+    public var instructionCount: UInt64? = nil
 }
