@@ -133,14 +133,6 @@ final class VirtioRig {
         ])
     }
 
-    /// The deterministic bytes both TCP directions carry.
-    static var transferPattern: Data {
-        let line = Data("swiftvirt-net\n".utf8)
-        var data = Data(capacity: transferBytes)
-        while data.count < transferBytes { data.append(line) }
-        return data.prefix(transferBytes)
-    }
-
     static var scriptsDirectory: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("scripts").path
@@ -175,7 +167,7 @@ final class VirtioRig {
     static let serverScript = """
         import hashlib, os, socket, sys, threading
         uds = sys.argv[1]
-        pattern = (b"swiftvirt-net\\n" * (\(transferBytes) // 14 + 1))[:\(transferBytes)]
+        pattern = bytes(\(transferBytes))
         def tcp(port, handle):
             s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind(("\(hostAddress)", port)); s.listen()

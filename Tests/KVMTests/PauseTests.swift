@@ -51,7 +51,7 @@ struct PauseTests {
         #expect(control.execute("pause") == "ok")
         #expect(control.execute("status\r") == "paused")
         #expect(control.execute("resume") == "ok")
-        #expect(control.execute("reboot").hasPrefix("error unknown command"))
+        #expect(control.execute("bogus").hasPrefix("error unknown command"))
         #expect(control.execute("quit") == "ok")
         #expect(machine.waitForExit() == .stopped)
     }

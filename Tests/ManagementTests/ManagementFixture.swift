@@ -56,8 +56,10 @@ final class ManagementFixture: Sendable {
 
     func configuration() -> ManagedDomainBackend.Configuration {
         var configuration = ManagedDomainBackend.Configuration(paths: paths, vmmExecutable: fakeVMM)
-        configuration.startTimeout = .seconds(10)
-        configuration.quitTimeout = .seconds(2)
+        // Generous: the fake VMM is a python3 process, and CI runs Linux guests on the same two cores.
+        configuration.startTimeout = .seconds(60)
+        configuration.controlTimeout = .seconds(15)
+        configuration.quitTimeout = .seconds(5)
         configuration.monitorInterval = .milliseconds(50)
         configuration.notice = { [self] note in self.notices.withLock { $0.append(note) } }
         return configuration
