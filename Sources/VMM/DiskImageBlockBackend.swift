@@ -31,4 +31,10 @@ final class DiskImageBlockBackend: BlockBackend {
     func writeZeroes(at offset: UInt64, length: UInt64) throws {
         try image.writeZeroes(at: offset, length: length)
     }
+
+    /// Writes back cached metadata and clears the dirty bit (qcow2), as a clean shutdown must.
+    func close() throws {
+        try image.flush()
+        if let qcow2 = image as? Qcow2Image { try qcow2.close() }
+    }
 }

@@ -33,6 +33,8 @@ public final class Machine: @unchecked Sendable {
     private let ioLoop: IOEventLoop
     /// Kept to stop their threads at teardown (outside any transport lock).
     private let virtioDevices: [any VirtioDevice]
+    /// Flushed (and qcow2 images closed) when the machine ends, whatever the guest did before.
+    private let diskBackends: [any BlockBackend]
     private let consoleSocket: ConsoleSocket?
     /// The serial console's socket when `config.console` is `.socket`.
     private let serialSocket: ConsoleSocket?
@@ -90,6 +92,7 @@ public final class Machine: @unchecked Sendable {
         self.vcpus = vcpus
         self.ioLoop = ioLoop
         self.virtioDevices = virtioDevices
+        diskBackends = virtioBackends.disks
         consoleSocket = virtioBackends.console
         self.serialSocket = serialSocket
         core = MachineCore(
@@ -102,6 +105,17 @@ public final class Machine: @unchecked Sendable {
         consoleInput?.stop()
         ioLoop.stop()
         stopDeviceThreads()
+    }
+
+    /// Makes every disk write durable before the process exits (the CLI exits without deinitializers).
+    private func closeDisks() {
+        for disk in diskBackends {
+            if let image = disk as? DiskImageBlockBackend {
+                try? image.close()
+            } else {
+                try? disk.flush()
+            }
+        }
     }
 
     /// Joins the threads virtio devices and the console socket run (idempotent).
@@ -416,6 +430,7 @@ public final class Machine: @unchecked Sendable {
         threads.removeAll()
         ioLoop.stop()
         stopDeviceThreads()
+        closeDisks()
         consoleInput?.stop()
         consoleInput = nil
         return core.lifecycle.result ?? .stopped
