@@ -23,7 +23,7 @@ public final class VirtioConsole: VirtioDevice {
     public let maxQueueSize: UInt16 = VirtioConsole.queueSize
 
     private let port: VirtioConsolePort
-    private let thread: Mutex<HostIOThread?>
+    private let thread: Mutex<DeviceThread?>
 
     /// - Parameters:
     ///   - memory: guest RAM; the input thread writes receive buffers there.
@@ -39,10 +39,10 @@ public final class VirtioConsole: VirtioDevice {
             output: output)
         self.port = port
         do {
-            thread = Mutex(try HostIOThread { port.run() })
+            thread = Mutex(try DeviceThread(name: "virtio-console") { port.run() })
         } catch {
             HostIO.close(wake)
-            throw error
+            throw .threadCreation(errno: error.errno)
         }
     }
 

@@ -55,7 +55,7 @@ public final class VirtioVsock: VirtioDevice {
     public let socketPath: String
 
     private let multiplexer: VsockMultiplexer
-    private let thread: Mutex<HostIOThread?>
+    private let thread: Mutex<DeviceThread?>
 
     /// Listens on `socketPath` and starts the device thread.
     /// - Parameters:
@@ -94,12 +94,12 @@ public final class VirtioVsock: VirtioDevice {
             memory: memory)
         self.multiplexer = multiplexer
         do {
-            thread = Mutex(try HostIOThread { multiplexer.run() })
+            thread = Mutex(try DeviceThread(name: "virtio-vsock") { multiplexer.run() })
         } catch {
             HostIO.close(listener)
             HostIO.close(wake)
             HostIO.unlink(path: socketPath)
-            throw .host(error)
+            throw .host(.threadCreation(errno: error.errno))
         }
     }
 
