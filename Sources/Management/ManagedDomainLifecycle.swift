@@ -278,12 +278,16 @@ extension ManagedDomainBackend {
     }
 
     /// Polls the control socket until the VMM answers `status`, it exits, or the start timeout passes.
+    /// The deadline is read before each round of checks, so a round that starts after it still runs
+    /// whole: a daemon whose tasks were starved past the deadline reports what happened (the VMM
+    /// exited, or answered), not a timeout that never was.
     private func waitUntilAnswering(
         _ vmm: RunningVMM, name: String, files: DomainRunFiles, logStart: Int64
     ) async throws(ManagementError) {
         let deadline = ContinuousClock.now + configuration.startTimeout
         let client = controlClient(files)
         while true {
+            let expired = ContinuousClock.now >= deadline
             if case .exited(let status) = HostProcesses.condition(of: vmm.pid, startTicks: vmm.processStartTicks) {
                 let log = HostFiles.tail(files.log, from: logStart, maxBytes: 2000)
                     .split(separator: "\n").dropFirst().joined(separator: "\n")
@@ -293,7 +297,7 @@ extension ManagedDomainBackend {
                         + (log.isEmpty ? "" : ": \(log)"))
             }
             if (try? await client.status()) != nil { return }
-            guard ContinuousClock.now < deadline else {
+            guard !expired else {
                 throw .startFailed(
                     domain: name,
                     detail: "the VMM did not answer on \(files.controlSocket) within \(configuration.startTimeout); "
@@ -303,12 +307,13 @@ extension ManagedDomainBackend {
         }
     }
 
-    /// Polls until the VMM is gone or `timeout` passes.
+    /// Polls until the VMM is gone or `timeout` passes (checking once more after it).
     func waitForExit(_ vmm: RunningVMM, timeout: Duration) async -> ProcessCondition {
         let deadline = ContinuousClock.now + timeout
         while true {
+            let expired = ContinuousClock.now >= deadline
             let condition = HostProcesses.condition(of: vmm.pid, startTicks: vmm.processStartTicks)
-            if condition != .running || ContinuousClock.now >= deadline { return condition }
+            if condition != .running || expired { return condition }
             try? await Task.sleep(for: .milliseconds(20))
         }
     }
