@@ -12,6 +12,13 @@ enum ACPIPowerRegister {
     /// RESET_REG: the FADT's RESET_VALUE written here resets the machine (§4.8.3.6).
     static let reset: UInt64 = 6
 
+    /// PWRBTN_STS / PWRBTN_EN (bit 8 of PM1_STS and PM1_EN, Table 4.13 and 4.14), as seen in the
+    /// registers' high bytes.
+    static let powerButtonHighByte: UInt8 = 0x01
+    /// Bits of PM1_STS that are status bits of events this platform raises (only the power button);
+    /// the rest read 0 and ignore writes.
+    static let implementedStatus: UInt16 = 0x0100
+
     /// SCI_EN: the platform is in ACPI mode. Always set: there is no legacy (SMM) mode to leave.
     static let sciEnable: UInt8 = 0x01
     /// SLP_EN (bit 13), as seen in the high byte.

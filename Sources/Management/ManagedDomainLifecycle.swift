@@ -106,8 +106,10 @@ extension ManagedDomainBackend {
         }
     }
 
-    /// The VMM has no ACPI power button to press yet, so the default (ACPI) mode asks it for
-    /// `powerbutton` and reports VIR_ERR_OPERATION_UNSUPPORTED when it answers `error`. The signal mode
+    /// The default (ACPI) mode asks the VMM for `powerbutton`: it presses the guest's ACPI power
+    /// button and the guest decides (as with libvirt's QEMU driver, the call returns at once and the
+    /// domain shuts off when the guest powers off). A VMM that answers `error` (an older one) gives
+    /// VIR_ERR_OPERATION_UNSUPPORTED, unless the signal mode was also asked for. The signal mode
     /// (`virsh shutdown --mode signal`, as libvirt's QEMU driver sends SIGTERM) sends `quit`: the VMM
     /// stops the machine and exits 0, and the domain shuts off with reason "shutdown".
     public func shutdown(_ uuid: DomainUUID, flags: UInt32) async throws {

@@ -10,6 +10,7 @@ import Synchronization
 /// - `status` → `running` or `paused`
 /// - `pause` → `ok` once no vCPU runs guest code; `resume` → `ok`
 /// - `quit` → `ok`, then the machine stops (the VMM exits 0); `reboot` → `ok`, the VMM exits 3 (reset)
+/// - `powerbutton` → `ok`: the ACPI power button is pressed; the guest decides what to do
 /// - anything else → `error <why>`
 ///
 /// Clients are served one at a time; a line longer than 256 bytes closes that client.
@@ -83,10 +84,13 @@ public final class ControlSocket: Sendable {
             machine.stop(.reset)
             return "ok"
         case "powerbutton":
-            return "error the ACPI power button is not implemented yet: use quit"
+            // As on hardware (and QEMU's system_powerdown), a press the guest does not act on is not
+            // an error; the status says whether its button driver listens.
+            machine.pressPowerButton()
+            return "ok"
 
         case "": return "error empty command"
-        case let other: return "error unknown command '\(other)' (status, pause, resume, quit, reboot)"
+        case let other: return "error unknown command '\(other)' (status, pause, resume, quit, reboot, powerbutton)"
         }
     }
 

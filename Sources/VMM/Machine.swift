@@ -36,6 +36,8 @@ public final class Machine: @unchecked Sendable {
     /// Flushed (and qcow2 images closed) when the machine ends, whatever the guest did before.
     private let diskBackends: [any BlockBackend]
     private let consoleSocket: ConsoleSocket?
+    /// The PM1 registers, for the power button.
+    private let acpiPower: ACPIPowerDevice
     /// The serial console's socket when `config.console` is `.socket`.
     private let serialSocket: ConsoleSocket?
 
@@ -75,10 +77,16 @@ public final class Machine: @unchecked Sendable {
         }
         let lifecycle = MachineLifecycle()
         let ioLoop = try step("starting the I/O thread") { try IOEventLoop() }
+        let sciLine = InterruptLine(
+            vm: vm, irq: UInt32(ACPIPorts.systemControlInterrupt), enabled: config.inKernelIrqchip)
+        let acpiPower = ACPIPowerDevice(
+            onPowerOff: { lifecycle.finish(.poweredOff) },
+            onReset: { lifecycle.finish(.reset) },
+            systemControlInterrupt: { level in sciLine.set(level) })
         let (pioBus, mmioBus) = try step("wiring devices") {
             try Self.buildBuses(
-                config: config, serial: serial, virtioDevices: virtioDevices, ioLoop: ioLoop, vm: vm, memory: memory,
-                lifecycle: lifecycle)
+                config: config, serial: serial, acpiPower: acpiPower, virtioDevices: virtioDevices, ioLoop: ioLoop,
+                vm: vm, memory: memory, lifecycle: lifecycle)
         }
         let vcpus = try step("creating vCPUs") {
             try Self.createVCPUs(vm: vm, hypervisor: hypervisor, config: config, host: host)
@@ -89,6 +97,7 @@ public final class Machine: @unchecked Sendable {
         self.memory = memory
         self.vm = vm
         self.serial = serial
+        self.acpiPower = acpiPower
         self.vcpus = vcpus
         self.ioLoop = ioLoop
         self.virtioDevices = virtioDevices
@@ -287,7 +296,8 @@ public final class Machine: @unchecked Sendable {
 
     /// The port and MMIO buses, sealed: nothing is added once vCPUs run, so lookups take no lock.
     static func buildBuses(
-        config: MachineConfig, serial: Serial16550, virtioDevices: [any VirtioDevice], ioLoop: IOEventLoop,
+        config: MachineConfig, serial: Serial16550, acpiPower: ACPIPowerDevice, virtioDevices: [any VirtioDevice],
+        ioLoop: IOEventLoop,
         vm: VirtualMachine, memory: GuestMemory, lifecycle: MachineLifecycle
     ) throws -> (Bus, Bus) {
         let pio = Bus()
@@ -304,10 +314,7 @@ public final class Machine: @unchecked Sendable {
             }
         }
         try pio.insert(serial, base: serialPort, length: Serial16550.rangeLength)
-        let power = ACPIPowerDevice(
-            onPowerOff: { lifecycle.finish(.poweredOff) },
-            onReset: { lifecycle.finish(.reset) })
-        try pio.insert(power, base: UInt64(ACPIPorts.pm1aEvent), length: ACPIPowerDevice.rangeLength)
+        try pio.insert(acpiPower, base: UInt64(ACPIPorts.pm1aEvent), length: ACPIPowerDevice.rangeLength)
         // 0x60 data and 0x64 command/status; 0x61 in between belongs to the in-kernel PIT.
         try pio.insert(
             I8042Controller(onReset: { lifecycle.finish(.reset) }), base: 0x60, length: I8042Controller.rangeLength)
@@ -447,6 +454,15 @@ public final class Machine: @unchecked Sendable {
     }
 
     public var isPaused: Bool { core.lifecycle.isPaused }
+
+    /// Presses the ACPI power button: a guest with an ACPI button driver and something listening for
+    /// it (acpid, systemd-logind) shuts down; one without ignores it, as on real hardware.
+    public func pressPowerButton() {
+        acpiPower.pressPowerButton()
+    }
+
+    /// Whether the guest has enabled the power button event (its ACPI button driver is bound).
+    public var powerButtonEnabled: Bool { acpiPower.powerButtonEnabled }
 
     /// Asks the machine to stop (from any thread).
     public func stop(_ reason: MachineExit = .stopped) {

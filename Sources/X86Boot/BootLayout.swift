@@ -70,4 +70,7 @@ public enum ACPIPorts {
     public static let resetValue: UInt8 = 0x01
     /// The SLP_TYP value of S5 (soft off) that the DSDT's `_S5` object declares.
     public static let s5SleepType: UInt8 = 5
+    /// SCI_INT: the ISA IRQ of the System Control Interrupt (power button events), which the MADT
+    /// overrides as level-triggered, active high.
+    public static let systemControlInterrupt: UInt8 = 9
 }

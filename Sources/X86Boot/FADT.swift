@@ -12,7 +12,7 @@ enum FADT {
     /// Whole table, header included (Table 5.9 ends with the 8-byte hypervisor vendor identity at 268).
     static let length = 276
     /// SCI_INT: the ISA IRQ the MADT overrides as level/active-high.
-    static let sciInterrupt: UInt16 = 9
+    static let sciInterrupt = UInt16(ACPIPorts.systemControlInterrupt)
     /// P_LVL2_LAT / P_LVL3_LAT above 100 / 1000 µs: C2 and C3 are not supported.
     static let noC2Latency: UInt16 = 101
     static let noC3Latency: UInt16 = 1001

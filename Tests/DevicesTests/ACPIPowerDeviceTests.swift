@@ -53,6 +53,46 @@ struct ACPIPowerDeviceTests {
         #expect(powerOffs.count == 0 && resets.count == 0)
     }
 
+    @Test("the power button: PWRBTN_STS is set, the SCI follows STS & EN, write-1-to-clear drops it")
+    func powerButton() {
+        let levels = Recorder<Bool>()
+        let device = ACPIPowerDevice(onPowerOff: {}, onReset: {}, systemControlInterrupt: { levels.record($0) })
+        // Pressed before the guest's button driver enabled the event: status only, no interrupt.
+        device.pressPowerButton()
+        #expect(device.read(offset: ACPIPowerRegister.status, size: 2) == 0x0100)
+        #expect((levels.all.last ?? false) == false)
+        #expect(!device.powerButtonEnabled)
+        // Clearing it (ACPICA clears stale status when it enables an event), then enabling.
+        device.write(offset: ACPIPowerRegister.status, size: 2, value: 0x0100)
+        device.write(offset: ACPIPowerRegister.enable, size: 2, value: 0x0100)
+        #expect(device.powerButtonEnabled)
+        #expect((levels.all.last ?? false) == false)
+        device.pressPowerButton()
+        #expect((levels.all.last ?? false) == true)
+        #expect(device.read(offset: ACPIPowerRegister.status + 1, size: 1) == 0x01)
+        // Writing 0 bits, or other bits, clears nothing; the bit itself does.
+        device.write(offset: ACPIPowerRegister.status, size: 2, value: 0x00FF)
+        #expect((levels.all.last ?? false) == true)
+        device.write(offset: ACPIPowerRegister.status + 1, size: 1, value: 0x01)
+        #expect((levels.all.last ?? false) == false)
+        #expect(device.read(offset: ACPIPowerRegister.status, size: 2) == 0)
+        // Disabling the event with status pending lowers the line too.
+        device.pressPowerButton()
+        #expect((levels.all.last ?? false) == true)
+        device.write(offset: ACPIPowerRegister.enable, size: 2, value: 0)
+        #expect((levels.all.last ?? false) == false)
+        #expect(device.read(offset: ACPIPowerRegister.status, size: 2) == 0x0100)
+    }
+
+    @Test("status bits of events that do not exist cannot be set or raise the SCI")
+    func unimplementedStatusBits() {
+        let levels = Recorder<Bool>()
+        let device = ACPIPowerDevice(onPowerOff: {}, onReset: {}, systemControlInterrupt: { levels.record($0) })
+        device.write(offset: ACPIPowerRegister.enable, size: 2, value: 0xFFFF)
+        #expect((levels.all.last ?? false) == false)
+        #expect(device.read(offset: ACPIPowerRegister.status, size: 2) == 0)
+    }
+
     @Test("the FADT's layout through the PIO bus: PM1a_EVT 0x600, PM1a_CNT 0x604, reset 0x606")
     func throughBus() throws {
         let bus = Bus()
