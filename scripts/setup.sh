@@ -18,6 +18,8 @@ pkgs=(
   libvirt-clients python3-libvirt fio iperf3
   # guest tools disk (scripts/guest/tools-disk.sh): vsock client, ext4 tools
   socat e2fsprogs
+  # ACPI table disassembler: the DSDT tests check our AML with it
+  acpica-tools
 )
 
 missing=()

@@ -63,6 +63,19 @@ public final class VirtualMachine: @unchecked Sendable {
         try kvmIoctl(fd, CKVM_KVM_IRQ_LINE(), "KVM_IRQ_LINE", &line)
     }
 
+    /// KVM_SIGNAL_MSI: delivers one message-signalled interrupt through the in-kernel irqchip, as a PCI
+    /// function's write of `data` to `address` would. Returns false when the guest's interrupt
+    /// controller blocked it (KVM returns 0: "the guest masked it"), true when it was delivered.
+    @discardableResult
+    public func signalMSI(address: UInt64, data: UInt32) throws -> Bool {
+        var message = kvm_msi()
+        message.address_lo = UInt32(truncatingIfNeeded: address)
+        message.address_hi = UInt32(truncatingIfNeeded: address >> 32)
+        message.data = data
+        let result = try kvmIoctl(fd, CKVM_KVM_SIGNAL_MSI(), "KVM_SIGNAL_MSI", &message)
+        return result > 0
+    }
+
     /// KVM_ENABLE_CAP on the VM.
     public func enableCapability(_ capability: Capability, arguments: [UInt64] = []) throws {
         var request = kvm_enable_cap()

@@ -8,7 +8,9 @@ public enum ACPITables {
     static let alignment: UInt64 = 16
 
     /// The tables laid out from `BootLayout.acpiTablesStart`: (address, bytes) in writing order.
-    static func build(vcpuCount: Int) throws -> [(address: GuestAddress, bytes: [UInt8])] {
+    static func build(vcpuCount: Int, pciMemoryWindow: PCIMemoryWindow? = nil) throws -> [(
+        address: GuestAddress, bytes: [UInt8]
+    )] {
         guard (1...BootLayout.maxVCPUCount).contains(vcpuCount) else {
             throw BootError.invalidVCPUCount(vcpuCount, maximum: BootLayout.maxVCPUCount)
         }
@@ -20,7 +22,7 @@ public enum ACPITables {
             return address
         }
         let rsdpAddress = place(RSDP.length)
-        let dsdt = DSDT.table()
+        let dsdt = DSDT.table(pciMemoryWindow: pciMemoryWindow)
         let dsdtAddress = place(dsdt.count)
         let fadt = FADT.table(dsdt: dsdtAddress)
         let fadtAddress = place(fadt.count)
@@ -41,9 +43,12 @@ public enum ACPITables {
     }
 
     /// Writes the tables for `vcpuCount` vCPUs and returns the RSDP's address, which the boot protocol
-    /// passes to the kernel (boot_params.acpi_rsdp_addr or hvm_start_info.rsdp_paddr).
-    public static func write(vcpuCount: Int, into memory: GuestMemory) throws -> GuestAddress {
-        let tables = try build(vcpuCount: vcpuCount)
+    /// passes to the kernel (boot_params.acpi_rsdp_addr or hvm_start_info.rsdp_paddr). With a PCI
+    /// memory window the DSDT declares the PCI root bridge.
+    public static func write(
+        vcpuCount: Int, pciMemoryWindow: PCIMemoryWindow? = nil, into memory: GuestMemory
+    ) throws -> GuestAddress {
+        let tables = try build(vcpuCount: vcpuCount, pciMemoryWindow: pciMemoryWindow)
         for table in tables {
             try memory.write(table.bytes, at: table.address, what: "ACPI tables")
         }

@@ -56,6 +56,16 @@ public enum BootLayout {
     public static let maxVCPUCount = 254
 }
 
+/// The 32-bit memory window of the PCI root bridge, where the VMM places its functions' BARs: the
+/// bottom of the hole below 4 GiB, under the virtio-mmio windows at 0xD000_0000.
+public struct PCIMemoryWindow: Sendable, Equatable {
+    public let start: UInt32
+    public let length: UInt32
+    public var last: UInt32 { start + (length - 1) }
+
+    public static let standard = PCIMemoryWindow(start: 0xC000_0000, length: 0x1000_0000)
+}
+
 /// I/O ports of the ACPI fixed-hardware PM1 block and reset register that the FADT advertises (ACPI 6.4
 /// §4.8.3.1, §4.8.3.2, §4.8.3.6). The Devices module implements them as one range starting at `pm1aEvent`.
 public enum ACPIPorts {

@@ -1,5 +1,6 @@
-/// Differentiated System Description Table (ACPI 6.4 §5.2.11.1): only the `\_S5` object, so that Linux
-/// can power off through the FADT sleep control register (ACPI 6.4 §7.4.2 "\_Sx (System States)").
+/// Differentiated System Description Table (ACPI 6.4 §5.2.11.1): the `\_S5` object, so that Linux can
+/// power off through the FADT sleep control register (ACPI 6.4 §7.4.2 "\_Sx (System States)"), and,
+/// when the machine has PCI devices, the PCI root bridge `\_SB.PCI0`.
 enum DSDT {
     /// DSDT revision 2: AML integers are 64-bit.
     static let revision: UInt8 = 2
@@ -17,7 +18,28 @@ enum DSDT {
         0x00, 0x00, 0x00,  // ZeroOp ×3
     ]
 
-    static func table() -> [UInt8] {
-        ACPITableHeader.table(signature: "DSDT", revision: revision, oemTableID: "SWVDSDT", body: s5Object)
+    /// `Device (\_SB.PCI0)`: a PCI (not PCIe: no ECAM, so no _OSC) root bridge for bus 0, reached
+    /// through configuration mechanism #1, with the bus number, I/O and memory ranges it passes to
+    /// its children in `_CRS` (PCI Firmware 3.2 §4.1; Linux's acpi_pci_root_add scans bus 0 from it).
+    /// There is no `_PRT`: the functions interrupt through MSI-X, not INTx.
+    static func pciRootBridge(memoryWindow: PCIMemoryWindow) -> [UInt8] {
+        let resources =
+            ACPIResource.wordAddress(.busNumber, typeFlags: 0, minimum: 0, maximum: 0)
+            + ACPIResource.ioPorts(base: 0xCF8, length: 8)
+            // I/O ranges on both sides of the configuration ports (type flags: ISA and non-ISA ranges).
+            + ACPIResource.wordAddress(.io, typeFlags: 0x03, minimum: 0x0000, maximum: 0x0CF7)
+            + ACPIResource.wordAddress(.io, typeFlags: 0x03, minimum: 0x0D00, maximum: 0xFFFF)
+            + ACPIResource.dwordMemory(minimum: memoryWindow.start, maximum: memoryWindow.last)
+            + ACPIResource.endTag
+        let body =
+            AML.name("_HID", AML.eisaID("PNP0A03")) + AML.name("_UID", AML.integer(0))
+            + AML.name("_SEG", AML.integer(0)) + AML.name("_BBN", AML.integer(0))
+            + AML.name("_CRS", AML.buffer(resources))
+        return AML.rootScope("_SB_", AML.device("PCI0", body))
+    }
+
+    static func table(pciMemoryWindow: PCIMemoryWindow? = nil) -> [UInt8] {
+        let body = s5Object + (pciMemoryWindow.map(pciRootBridge(memoryWindow:)) ?? [])
+        return ACPITableHeader.table(signature: "DSDT", revision: revision, oemTableID: "SWVDSDT", body: body)
     }
 }
