@@ -88,10 +88,25 @@ struct DaemonBootTests {
         ])
         #expect(python == "1 True 1")
 
-        #expect(try virsh("destroy", "guest").contains("destroyed"))
+        // virsh shutdown presses the ACPI power button; the guest's acpid runs poweroff; the VMM exits
+        // and the daemon's monitor shuts the domain off.
+        #expect(try virsh("shutdown", "guest").contains("is being shutdown"))
+        let poweredOff = Self.waitUntil(seconds: 300) { (try? virsh("domstate", "guest")) == "shut off" }
+        #expect(poweredOff, "the guest did not power off after the ACPI power button")
+        if !poweredOff { #expect(try virsh("destroy", "guest").contains("destroyed")) }
         #expect(try virsh("domstate", "guest") == "shut off")
         #expect(try virsh("undefine", "guest").contains("undefined"))
         #expect(!(try virsh("list", "--all").contains("guest")))
+    }
+
+    /// Polls `condition` once a second until it holds or `seconds` pass; checks once more at the end.
+    static func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            sleep(1)
+        }
+        return condition()
     }
 
     /// The line of a `virsh list` table naming `name`, trimmed.

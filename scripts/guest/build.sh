@@ -86,7 +86,7 @@ while IFS= read -r line; do
 done <"$fragment"
 # Whole families that must stay out (they probe absent hardware or are Xen, not PVH).
 while IFS= read -r line; do bad+=("unwanted $line"); done \
-  < <(grep -E '^CONFIG_(RTC_CLASS|RTC_DRV_.*|XEN.*|INPUT|SERIO|PTP_1588_CLOCK_KVM|X86_KERNEL_IBT|FTRACE|MODULES)=' "$src/.config" || true)
+  < <(grep -E '^CONFIG_(RTC_CLASS|RTC_DRV_.*|XEN.*|SERIO|KEYBOARD_.*|MOUSE_.*|PTP_1588_CLOCK_KVM|X86_KERNEL_IBT|FTRACE|MODULES)=' "$src/.config" || true)
 if [ ${#bad[@]} -gt 0 ]; then
   printf 'guest: config: %s\n' "${bad[@]}" >&2
   die "kernel config check failed: fix $fragment (a dependency is probably missing)"
