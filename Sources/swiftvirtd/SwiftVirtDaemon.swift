@@ -92,6 +92,8 @@ struct SwiftVirtDaemon: AsyncParsableCommand {
             paths: ManagementPaths(stateDirectory: stateDir, runDirectory: runDir), vmmExecutable: executable)
         let noticeLogger = logger
         configuration.notice = { noticeLogger.notice("\($0)") }
+        let events = DomainEventHub()
+        configuration.events = { events.publish($0) }
         // Refuse before touching any VM if another daemon serves this socket: two daemons would both
         // adopt the same VMMs.
         try SocketPath.prepare(socket)
@@ -99,7 +101,7 @@ struct SwiftVirtDaemon: AsyncParsableCommand {
         let count = await backend.list().count
         logger.info(
             "domains loaded", metadata: ["count": "\(count)", "stateDir": "\(stateDir)", "runDir": "\(runDir)"])
-        let server = RemoteServer(listeners: listeners, backend: backend, logger: logger)
+        let server = RemoteServer(listeners: listeners, backend: backend, events: events, logger: logger)
         let serving = Task { try await server.run() }
         // SIGTERM and SIGINT end the server cleanly, so its socket files are removed.
         let signalSources = [SIGTERM, SIGINT].map { signalNumber in

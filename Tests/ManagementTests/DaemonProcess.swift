@@ -116,6 +116,10 @@ final class DaemonProcess: @unchecked Sendable {
     }
 
     func virsh(_ arguments: String...) async throws -> CommandResult {
+        try await virsh(arguments)
+    }
+
+    func virsh(_ arguments: [String]) async throws -> CommandResult {
         try await run(
             "/usr/bin/virsh", ["-c", uri] + arguments,
             environment: ["LC_ALL": "C", "HOME": fixture.directory, "PATH": "/usr/bin:/bin"])
