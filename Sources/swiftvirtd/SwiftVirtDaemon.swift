@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dispatch
+import LibvirtProtocol
 import Logging
 import Management
 
@@ -20,10 +21,10 @@ struct SwiftVirtDaemon: AsyncParsableCommand {
             """)
 
     @Option(name: .long, help: "The read-write socket (root only, no authentication).")
-    var socket = "/var/run/libvirt/libvirt-sock"
+    var socket = DaemonSocketPath.readWrite
 
     @Option(name: .long, help: "The read-only socket, open to every local user.")
-    var readonlySocket = "/var/run/libvirt/libvirt-sock-ro"
+    var readonlySocket = DaemonSocketPath.readOnly
 
     @Flag(name: .long, help: "Do not listen on the read-only socket.")
     var noReadonlySocket = false
