@@ -52,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "swiftvirt",
             dependencies: [
-                "VMM",
+                "VMM", "ManagementClient", "LibvirtProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -62,6 +62,9 @@ let package = Package(
         .target(name: "DomainXML", dependencies: ["LibvirtProtocol"]),
         // Domains: persistent store, one detached `swiftvirt run` per running domain, re-adoption. No NIO.
         .target(name: "Management", dependencies: ["DomainXML", "LibvirtProtocol"]),
+        // A blocking client of the daemon's libvirt remote protocol: what `swiftvirt list/start/...` use.
+        // Management only for its UNIX socket connect.
+        .target(name: "ManagementClient", dependencies: ["LibvirtProtocol", "Management"]),
         // The management daemon: libvirt's remote protocol on swift-nio over UNIX sockets.
         .executableTarget(
             name: "swiftvirtd",
@@ -73,7 +76,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
-            name: "ManagementTests", dependencies: ["Management", "swiftvirtd", "DomainXML", "LibvirtProtocol"]),
+            name: "ManagementTests",
+            dependencies: ["Management", "ManagementClient", "swiftvirtd", "DomainXML", "LibvirtProtocol"]),
         .testTarget(name: "LibvirtProtocolTests", dependencies: ["LibvirtProtocol"]),
         .testTarget(name: "DomainXMLTests", dependencies: ["DomainXML", "LibvirtProtocol"]),
         .testTarget(

@@ -186,3 +186,29 @@ public struct DomainMessageList: XDRCodable, Hashable {
         }
     }
 }
+
+/// `remote_domain_open_console_args`: the domain, an optional device alias and
+/// `virDomainConsoleFlags`.
+public struct DomainOpenConsoleArgs: XDRCodable, Hashable {
+    public var domain: RemoteDomain
+    public var deviceName: String?
+    public var flags: UInt32
+
+    public init(domain: RemoteDomain, deviceName: String?, flags: UInt32) {
+        self.domain = domain
+        self.deviceName = deviceName
+        self.flags = flags
+    }
+
+    public init(from decoder: inout XDRDecoder) throws(XDRDecodingError) {
+        domain = try RemoteDomain(from: &decoder)
+        deviceName = try decoder.decodeOptionalString()
+        flags = try decoder.decodeUInt32()
+    }
+
+    public func encode(to encoder: inout XDREncoder) throws(XDREncodingError) {
+        try domain.encode(to: &encoder)
+        try encoder.encodeOptionalString(deviceName)
+        encoder.encode(flags)
+    }
+}

@@ -50,3 +50,12 @@ public enum ConnectOpenFlag {
     /// VIR_CONNECT_RO: the client asks for a read-only connection.
     public static let readOnly: UInt32 = 1
 }
+
+/// Where libvirtd listens on the local host (`qemu:///system`); swiftvirtd takes its place there so
+/// stock clients find it, and SwiftVirt's own client connects there by default.
+public enum DaemonSocketPath {
+    /// Read-write: root only, no authentication.
+    public static let readWrite = "/var/run/libvirt/libvirt-sock"
+    /// Read-only: every local user.
+    public static let readOnly = "/var/run/libvirt/libvirt-sock-ro"
+}

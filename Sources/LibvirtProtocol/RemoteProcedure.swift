@@ -46,6 +46,11 @@ public struct RemoteProcedure: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let authList = RemoteProcedure(rawValue: 66)
     public static let connectNumOfStoragePools = RemoteProcedure(rawValue: 71)
     public static let nodeGetFreeMemory = RemoteProcedure(rawValue: 102)
+    /// Legacy lifecycle-event registration, one per connection (ret `cb_registered`).
+    public static let connectDomainEventRegister = RemoteProcedure(rawValue: 105)
+    public static let connectDomainEventDeregister = RemoteProcedure(rawValue: 106)
+    /// A MESSAGE the server sends for legacy lifecycle registrations (no callback id).
+    public static let domainEventLifecycle = RemoteProcedure(rawValue: 107)
     public static let connectGetURI = RemoteProcedure(rawValue: 110)
     public static let domainGetSecurityLabel = RemoteProcedure(rawValue: 121)
     public static let nodeGetSecurityModel = RemoteProcedure(rawValue: 122)
@@ -60,6 +65,8 @@ public struct RemoteProcedure: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let domainGetJobInfo = RemoteProcedure(rawValue: 163)
     public static let connectDomainEventRegisterAny = RemoteProcedure(rawValue: 167)
     public static let connectDomainEventDeregisterAny = RemoteProcedure(rawValue: 168)
+    /// A MESSAGE the server sends for legacy reboot registrations.
+    public static let domainEventReboot = RemoteProcedure(rawValue: 169)
     public static let domainManagedSave = RemoteProcedure(rawValue: 182)
     public static let domainHasManagedSaveImage = RemoteProcedure(rawValue: 183)
     public static let domainSnapshotNum = RemoteProcedure(rawValue: 187)
@@ -98,6 +105,8 @@ public struct RemoteProcedure: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let connectDomainEventCallbackDeregisterAny = RemoteProcedure(rawValue: 317)
     /// A MESSAGE the server sends to clients with a lifecycle callback registered (not a call).
     public static let domainEventCallbackLifecycle = RemoteProcedure(rawValue: 318)
+    /// A MESSAGE the server sends to clients with a reboot callback registered.
+    public static let domainEventCallbackReboot = RemoteProcedure(rawValue: 319)
     public static let domainGetTime = RemoteProcedure(rawValue: 337)
     public static let connectGetDomainCapabilities = RemoteProcedure(rawValue: 342)
     public static let domainOpenGraphicsFD = RemoteProcedure(rawValue: 343)
@@ -157,6 +166,8 @@ public struct RemoteProcedure: RawRepresentable, Hashable, Sendable, CustomStrin
         65: "virDomainInterfaceStats",
         71: "virConnectNumOfStoragePools",
         102: "virNodeGetFreeMemory",
+        105: "virConnectDomainEventRegister",
+        106: "virConnectDomainEventDeregister",
         110: "virConnectGetURI",
         121: "virDomainGetSecurityLabel",
         122: "virNodeGetSecurityModel",

@@ -27,6 +27,9 @@ public actor ManagedDomainBackend: DomainBackend {
         /// Told about what the backend had to skip or clean up (unreadable definitions, stale run
         /// files, VMMs that could not be re-adopted, autostart failures).
         public var notice: @Sendable (String) -> Void = { _ in }
+        /// Told about every domain event (lifecycle changes, reboots), in order, from the backend's
+        /// actor: it must not block.
+        public var events: @Sendable (DomainEvent) -> Void = { _ in }
 
         public init(paths: ManagementPaths, vmmExecutable: String) {
             self.paths = paths
@@ -42,6 +45,8 @@ public actor ManagedDomainBackend: DomainBackend {
         var startedAt: Int64
         var paused: Bool
         var reason: Int32
+        /// `shutdown --mode signal` sent `quit`: the exit that follows was the host's request.
+        var hostShutdownRequested = false
     }
 
     /// One domain: its stored definition (nil for a transient domain), the definition its VMM runs
@@ -130,6 +135,16 @@ public actor ManagedDomainBackend: DomainBackend {
         return domain
     }
 
+    /// Reports a lifecycle change of `uuid`, as the domain is now.
+    func emit(_ uuid: DomainUUID, _ event: DomainLifecycleEvent) {
+        guard let domain = domains[uuid] else { return }
+        emit(domain.status.remoteDomain, .lifecycle(event))
+    }
+
+    func emit(_ domain: RemoteDomain, _ kind: DomainEvent.Kind) {
+        configuration.events(DomainEvent(domain: domain, kind: kind))
+    }
+
     func takeID() -> Int32 {
         defer { nextID = nextID == Int32.max ? 1 : nextID + 1 }
         return nextID
@@ -177,6 +192,7 @@ public actor ManagedDomainBackend: DomainBackend {
         guard domains[definition.uuid] != nil else {
             try store.save(definition)
             insert(Domain(name: definition.name, uuid: definition.uuid, persistent: definition))
+            emit(definition.uuid, .definedAdded)
             return try existingDomain(definition.uuid).status
         }
         return try await withJob(definition.uuid) {
@@ -184,8 +200,12 @@ public actor ManagedDomainBackend: DomainBackend {
             try checkIdentity(definition)
             try store.save(definition)
             // A running domain keeps its live definition; this one applies from its next start.
+            // A transient domain that gets a definition becomes persistent: libvirt reports that as
+            // added too.
+            let event: DomainLifecycleEvent = domain.persistent == nil ? .definedAdded : .definedUpdated
             domain.persistent = definition
             domains[domain.uuid] = domain
+            emit(domain.uuid, event)
             return domain.status
         }
     }
@@ -206,6 +226,7 @@ public actor ManagedDomainBackend: DomainBackend {
             } else {
                 domains[uuid] = domain
             }
+            emit(domain.status.remoteDomain, .lifecycle(.undefinedRemoved))
         }
     }
 

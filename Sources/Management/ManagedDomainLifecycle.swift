@@ -33,6 +33,8 @@ extension DomainStateReason {
 enum VMMExitCode {
     /// The guest powered off, or `quit` came over the control socket.
     static let poweredOff: Int32 = 0
+    /// The guest did something the VMM cannot continue from (a register dump is in the log).
+    static let guestFault: Int32 = 2
     /// The guest asked for a reboot.
     static let rebooted: Int32 = 3
 }
@@ -49,10 +51,18 @@ extension ManagedDomainBackend {
             guard domain.vmm == nil else { throw LibvirtError.operationInvalid("domain is already running") }
             guard let definition = domain.persistent else { throw LibvirtError.noDomain(.uuid(uuid)) }
             let vmm = try await launch(definition, id: takeID(), paused: flags & LifecycleFlag.startPaused != 0)
-            domains[uuid]?.live = definition
-            domains[uuid]?.vmm = vmm
+            recordStarted(uuid, definition: definition, vmm: vmm)
             return try existingDomain(uuid).status
         }
+    }
+
+    /// Records a VMM `launch` started and reports it: started, then suspended if it starts paused
+    /// (libvirt's order).
+    private func recordStarted(_ uuid: DomainUUID, definition: DomainDefinition, vmm: RunningVMM) {
+        domains[uuid]?.live = definition
+        domains[uuid]?.vmm = vmm
+        emit(uuid, .startedBooted)
+        if vmm.paused { emit(uuid, .suspendedPaused) }
     }
 
     public func createTransient(xml: String, flags: UInt32) async throws -> DomainStatus {
@@ -74,8 +84,7 @@ extension ManagedDomainBackend {
                 // An inactive persistent domain of the same name and UUID runs this definition once
                 // and stays persistent, as with libvirt.
                 let vmm = try await launch(definition, id: takeID(), paused: flags & LifecycleFlag.startPaused != 0)
-                domains[uuid]?.live = definition
-                domains[uuid]?.vmm = vmm
+                recordStarted(uuid, definition: definition, vmm: vmm)
                 return try existingDomain(uuid).status
             }
         } catch {
@@ -102,7 +111,7 @@ extension ManagedDomainBackend {
                     "failed to terminate domain '\(domain.name)' (VMM pid \(vmm.pid))"
                         + (graceful ? ": it did not exit after 'quit'; destroy without --graceful kills it" : ""))
             }
-            finishRun(uuid, reason: DomainStateReason.shutoffDestroyed, note: "destroyed")
+            finishRun(uuid, reason: DomainStateReason.shutoffDestroyed, event: .stoppedDestroyed, note: "destroyed")
         }
     }
 
@@ -144,6 +153,7 @@ extension ManagedDomainBackend {
             } catch {
                 throw ManagementError.control(domain: domain.name, error)
             }
+            domains[uuid]?.vmm?.hostShutdownRequested = true
         }
     }
 
@@ -178,6 +188,7 @@ extension ManagedDomainBackend {
             }
             domains[uuid]?.vmm?.paused = true
             domains[uuid]?.vmm?.reason = DomainStateReason.pausedUser
+            emit(uuid, .suspendedPaused)
         }
     }
 
@@ -192,6 +203,7 @@ extension ManagedDomainBackend {
             }
             domains[uuid]?.vmm?.paused = false
             domains[uuid]?.vmm?.reason = DomainStateReason.runningUnpaused
+            emit(uuid, .resumedUnpaused)
         }
     }
 
@@ -321,8 +333,8 @@ extension ManagedDomainBackend {
     }
 
     /// Records that a domain's VMM is gone: its run files go (the log stays), a transient domain is
-    /// forgotten.
-    func finishRun(_ uuid: DomainUUID, reason: Int32, note: String) {
+    /// forgotten. `event` tells clients how it stopped.
+    func finishRun(_ uuid: DomainUUID, reason: Int32, event: DomainLifecycleEvent, note: String) {
         guard var domain = domains[uuid] else { return }
         let files = configuration.paths.runFiles(domain.name)
         removeRunFiles(files)
@@ -335,6 +347,7 @@ extension ManagedDomainBackend {
         } else {
             domains[uuid] = domain
         }
+        emit(domain.status.remoteDomain, .lifecycle(event))
     }
 
     func removeRunFiles(_ files: DomainRunFiles) {
@@ -363,21 +376,31 @@ extension ManagedDomainBackend {
         {
             do {
                 domains[uuid]?.vmm = try await launch(definition, id: vmm.id, paused: false)
+                // Still running under the same id: libvirt reports a reboot, not a lifecycle change.
+                if let restarted = domains[uuid] { emit(restarted.status.remoteDomain, .reboot) }
                 return
             } catch {
                 configuration.notice("domain '\(domain.name)' rebooted but did not start again: \(error)")
-                finishRun(uuid, reason: DomainStateReason.shutoffFailed, note: "\(note); restart failed")
+                finishRun(
+                    uuid, reason: DomainStateReason.shutoffFailed, event: .stoppedFailed,
+                    note: "\(note); restart failed")
                 return
             }
         }
-        let reason: Int32
         switch status {
         case .exited(VMMExitCode.poweredOff)?, .exited(VMMExitCode.rebooted)?:
-            reason = DomainStateReason.shutoffShutdown
-        case nil: reason = DomainStateReason.shutoffUnknown
-        default: reason = DomainStateReason.shutoffCrashed
+            // As libvirt's QEMU driver: the guest finished shutting down, then the machine stopped.
+            emit(uuid, vmm.hostShutdownRequested ? .shutdownHost : .shutdownFinished)
+            finishRun(uuid, reason: DomainStateReason.shutoffShutdown, event: .stoppedShutdown, note: note)
+        case .exited(VMMExitCode.guestFault)?:
+            finishRun(uuid, reason: DomainStateReason.shutoffCrashed, event: .stoppedCrashed, note: note)
+        case nil:
+            // Not our child (re-adopted): how it ended was not seen.
+            finishRun(uuid, reason: DomainStateReason.shutoffUnknown, event: .stoppedFailed, note: note)
+        default:
+            // Killed, or an exit the VMM does not document: the emulator failed (libvirt's EOF case).
+            finishRun(uuid, reason: DomainStateReason.shutoffCrashed, event: .stoppedFailed, note: note)
         }
-        finishRun(uuid, reason: reason, note: note)
     }
 
     /// Quotes an argument for the log line, so it can be pasted into a shell.
@@ -407,6 +430,7 @@ extension ManagedDomainBackend {
         if paused != vmm.paused {
             domains[uuid]?.vmm?.paused = paused
             domains[uuid]?.vmm?.reason = paused ? DomainStateReason.pausedUnknown : DomainStateReason.runningUnpaused
+            emit(uuid, paused ? .suspendedPaused : .resumedUnpaused)
         }
     }
 }

@@ -86,6 +86,7 @@ extension ManagedDomainBackend {
             // to, rather than leave a VM nobody can manage holding its disks.
             try? HostProcesses.send(SIGKILL, to: vmm.pid)
             _ = await waitForExit(vmm, timeout: .seconds(2))
+            reportStoppedWhileAway(record)
             return discardStale(files, because: "its VMM (pid \(record.pid)) did not answer on its control socket")
         }
 
@@ -116,6 +117,14 @@ extension ManagedDomainBackend {
     /// unknown, since nobody saw the exit.
     private func finishedWhileAway(_ record: RuntimeRecord) {
         domains[record.uuid]?.shutoffReason = DomainStateReason.shutoffUnknown
+        reportStoppedWhileAway(record)
+    }
+
+    /// A domain that was running when the last daemon stopped is not any more: clients hear that it
+    /// stopped (how, nobody saw), as for a VMM that fails. A transient domain is gone already.
+    private func reportStoppedWhileAway(_ record: RuntimeRecord) {
+        let domain = RemoteDomain(name: record.name, uuid: record.uuid, id: -1)
+        emit(domain, .lifecycle(.stoppedFailed))
     }
 
     private func discardStale(_ files: DomainRunFiles, because reason: String) {

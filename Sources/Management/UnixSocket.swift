@@ -2,14 +2,15 @@
     import Glibc
 #endif
 
-/// The socket calls of the management layer: connecting to a VMM's control and serial sockets and
-/// the blocking, time-limited line exchange of the control protocol.
-enum UnixSocket {
+/// The socket calls of the management layer: connecting to a VMM's control and serial sockets (and,
+/// for ManagementClient, to the daemon's) and the blocking, time-limited line exchange of the control
+/// protocol.
+public enum UnixSocket {
     /// sun_path is 108 bytes including the terminator (unix(7)).
-    static let maxPathLength = 107
+    public static let maxPathLength = 107
 
     /// A connected stream socket (close-on-exec, blocking).
-    static func connect(_ path: String) throws(SystemCallError) -> Int32 {
+    public static func connect(_ path: String) throws(SystemCallError) -> Int32 {
         guard path.utf8.count <= maxPathLength else { throw SystemCallError("connect", path, errno: ENAMETOOLONG) }
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw SystemCallError("socket", path, errno: errno) }

@@ -9,13 +9,15 @@ public final class TerminalMode: @unchecked Sendable {
     private var active = false
 
     /// Returns nil when `fd` is not a terminal (pipes in tests and scripts stay untouched).
-    public init?(fd: Int32 = STDIN_FILENO) {
+    /// `keepOutputProcessing` keeps "\n" returning the carriage, for a guest console written straight
+    /// to the terminal; a client relaying a console that already sends "\r\n" (as virsh does) passes
+    /// false.
+    public init?(fd: Int32 = STDIN_FILENO, keepOutputProcessing: Bool = true) {
         guard isatty(fd) == 1, tcgetattr(fd, &saved) == 0 else { return nil }
         self.fd = fd
         var raw = saved
         cfmakeraw(&raw)
-        // Keep output post-processing so the guest's "\n" still returns the carriage on the host side.
-        raw.c_oflag = saved.c_oflag
+        if keepOutputProcessing { raw.c_oflag = saved.c_oflag }
         guard tcsetattr(fd, TCSANOW, &raw) == 0 else { return nil }
         active = true
     }

@@ -58,14 +58,28 @@ extension RemoteDispatcher {
             return XDRVoid()
         case .connectDomainEventCallbackRegisterAny:
             let args = try decode(DomainEventCallbackRegisterArgs.self, from: payload)
-            return IntMessage(try session.registerEventCallback(eventID: args.eventID))
+            return IntMessage(
+                try session.eventCallbacks.register(
+                    eventID: DomainEventID(rawValue: args.eventID), domain: args.domain?.uuid))
         case .connectDomainEventCallbackDeregisterAny:
-            try session.deregisterEventCallback(try decode(IntMessage.self, from: payload).value)
+            try session.eventCallbacks.deregister(callbackID: try decode(IntMessage.self, from: payload).value)
             return XDRVoid()
-        case .connectDomainEventRegisterAny, .connectDomainEventDeregisterAny:
-            // The older, per-connection registration: accepted; events are not sent yet.
-            _ = try decode(IntMessage.self, from: payload)
+        case .connectDomainEventRegisterAny:
+            let eventID = DomainEventID(rawValue: try decode(IntMessage.self, from: payload).value)
+            try session.eventCallbacks.registerLegacy(eventID: eventID)
             return XDRVoid()
+        case .connectDomainEventDeregisterAny:
+            let eventID = DomainEventID(rawValue: try decode(IntMessage.self, from: payload).value)
+            try session.eventCallbacks.deregisterLegacy(eventID: eventID)
+            return XDRVoid()
+        case .connectDomainEventRegister:
+            // `remote_connect_domain_event_register_ret`: cb_registered, which libvirtd leaves 0 and
+            // clients ignore.
+            try session.eventCallbacks.registerLegacy(eventID: .lifecycle)
+            return IntMessage(false)
+        case .connectDomainEventDeregister:
+            try session.eventCallbacks.deregisterLegacy(eventID: .lifecycle)
+            return IntMessage(false)
         default:
             return nil
         }

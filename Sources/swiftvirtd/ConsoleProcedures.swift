@@ -1,32 +1,6 @@
 import LibvirtProtocol
 import Management
 
-/// `remote_domain_open_console_args`: the domain, an optional device alias and
-/// `virDomainConsoleFlags`.
-struct DomainOpenConsoleArgs: XDRCodable, Hashable {
-    var domain: RemoteDomain
-    var deviceName: String?
-    var flags: UInt32
-
-    init(domain: RemoteDomain, deviceName: String?, flags: UInt32) {
-        self.domain = domain
-        self.deviceName = deviceName
-        self.flags = flags
-    }
-
-    init(from decoder: inout XDRDecoder) throws(XDRDecodingError) {
-        domain = try RemoteDomain(from: &decoder)
-        deviceName = try decoder.decodeOptionalString()
-        flags = try decoder.decodeUInt32()
-    }
-
-    func encode(to encoder: inout XDREncoder) throws(XDREncodingError) {
-        try domain.encode(to: &encoder)
-        try encoder.encodeOptionalString(deviceName)
-        encoder.encode(flags)
-    }
-}
-
 /// A console the backend connected, waiting for its connection to start the stream.
 struct OpenedConsole: Sendable {
     var connection: ConsoleConnection

@@ -4,11 +4,13 @@ import Management
 import NIOCore
 
 /// Serves one client connection: calls are answered in order; STREAM packets go to the console stream
-/// they belong to, whose guest output is sent from a task of its own; a framing error is answered
-/// (when the bad packet's header is known) and closes this connection only.
+/// they belong to, whose guest output is sent from a task of its own; domain events the client
+/// registered for are sent from another; a framing error is answered (when the bad packet's header is
+/// known) and closes this connection only. Its event callbacks end with it.
 struct RemoteConnection {
     let channel: NIOAsyncChannel<RPCInbound, ByteBuffer>
     let dispatcher: RemoteDispatcher
+    let events: DomainEventHub
     let readOnly: Bool
     let logger: Logger
     let group: any EventLoopGroup
@@ -17,7 +19,17 @@ struct RemoteConnection {
         do {
             try await channel.executeThenClose { inbound, outbound in
                 try await withThrowingDiscardingTaskGroup { streamTasks in
-                    var session = RemoteSession(socketIsReadOnly: readOnly)
+                    let callbacks = EventCallbacks()
+                    let subscription = events.subscribe()
+                    defer { events.unsubscribe(subscription) }
+                    streamTasks.addTask {
+                        for await event in subscription.events {
+                            for packet in callbacks.packets(for: event) {
+                                try await outbound.write(Self.buffer(for: packet))
+                            }
+                        }
+                    }
+                    var session = RemoteSession(socketIsReadOnly: readOnly, eventCallbacks: callbacks)
                     // Open console streams by the serial of the call that opened them.
                     var streams: [UInt32: ConsoleStreamBridge] = [:]
                     defer {

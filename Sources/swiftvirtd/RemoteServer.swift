@@ -31,15 +31,19 @@ struct RemoteListener: Sendable {
 struct RemoteServer: Sendable {
     let listeners: [RemoteListener]
     let dispatcher: RemoteDispatcher
+    /// The backend's domain events, relayed to connections that registered for them.
+    let events: DomainEventHub
     let logger: Logger
     let group: any EventLoopGroup
 
     init(
-        listeners: [RemoteListener], backend: any DomainBackend, host: HostDescription = .current(),
-        logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        listeners: [RemoteListener], backend: any DomainBackend, events: DomainEventHub = DomainEventHub(),
+        host: HostDescription = .current(), logger: Logger,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.listeners = listeners
         self.dispatcher = RemoteDispatcher(backend: backend, host: host, logger: logger)
+        self.events = events
         self.logger = logger
         self.group = group
     }
@@ -95,8 +99,8 @@ struct RemoteServer: Sendable {
                 for try await connection in inbound {
                     connections.addTask {
                         await RemoteConnection(
-                            channel: connection, dispatcher: dispatcher, readOnly: listener.readOnly, logger: logger,
-                            group: group
+                            channel: connection, dispatcher: dispatcher, events: events, readOnly: listener.readOnly,
+                            logger: logger, group: group
                         ).serve()
                     }
                 }

@@ -10,19 +10,15 @@ struct RemoteSession: Sendable {
     private(set) var openedReadOnly = false
     /// The URI the client opened, reported back by CONNECT_GET_URI.
     private(set) var uri = "qemu:///system"
-    /// Registered domain event callbacks: callback id → virDomainEventID.
-    private(set) var eventCallbacks: [Int32: Int32] = [:]
-    private var nextCallbackID: Int32 = 1
+    /// Registered domain event callbacks, shared with the task that sends the events.
+    let eventCallbacks: EventCallbacks
     /// A console DOMAIN_OPEN_CONSOLE just opened, for the connection to bridge once the reply is sent
     /// (stream data may only follow the reply).
     private var pendingConsole: OpenedConsole?
 
-    /// libvirt's limit on event callbacks per connection is generous; this one keeps a client from
-    /// growing the table without bound.
-    static let maxEventCallbacks = 1024
-
-    init(socketIsReadOnly: Bool) {
+    init(socketIsReadOnly: Bool, eventCallbacks: EventCallbacks = EventCallbacks()) {
         self.socketIsReadOnly = socketIsReadOnly
+        self.eventCallbacks = eventCallbacks
     }
 
     var isReadOnly: Bool { socketIsReadOnly || openedReadOnly }
@@ -35,7 +31,7 @@ struct RemoteSession: Sendable {
 
     mutating func close() {
         isOpen = false
-        eventCallbacks = [:]
+        eventCallbacks.removeAll()
     }
 
     mutating func setPendingConsole(_ console: OpenedConsole) {
@@ -45,21 +41,5 @@ struct RemoteSession: Sendable {
     mutating func takePendingConsole() -> OpenedConsole? {
         defer { pendingConsole = nil }
         return pendingConsole
-    }
-
-    mutating func registerEventCallback(eventID: Int32) throws(LibvirtError) -> Int32 {
-        guard eventCallbacks.count < Self.maxEventCallbacks else {
-            throw .operationFailed("too many event callbacks registered on this connection")
-        }
-        let id = nextCallbackID
-        nextCallbackID = nextCallbackID == Int32.max ? 1 : nextCallbackID + 1
-        eventCallbacks[id] = eventID
-        return id
-    }
-
-    mutating func deregisterEventCallback(_ id: Int32) throws(LibvirtError) {
-        guard eventCallbacks.removeValue(forKey: id) != nil else {
-            throw .invalidArgument("callback \(id) not registered")
-        }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dispatch
+import LibvirtProtocol
 import Logging
 import Management
 
@@ -20,10 +21,10 @@ struct SwiftVirtDaemon: AsyncParsableCommand {
             """)
 
     @Option(name: .long, help: "The read-write socket (root only, no authentication).")
-    var socket = "/var/run/libvirt/libvirt-sock"
+    var socket = DaemonSocketPath.readWrite
 
     @Option(name: .long, help: "The read-only socket, open to every local user.")
-    var readonlySocket = "/var/run/libvirt/libvirt-sock-ro"
+    var readonlySocket = DaemonSocketPath.readOnly
 
     @Flag(name: .long, help: "Do not listen on the read-only socket.")
     var noReadonlySocket = false
@@ -92,6 +93,8 @@ struct SwiftVirtDaemon: AsyncParsableCommand {
             paths: ManagementPaths(stateDirectory: stateDir, runDirectory: runDir), vmmExecutable: executable)
         let noticeLogger = logger
         configuration.notice = { noticeLogger.notice("\($0)") }
+        let events = DomainEventHub()
+        configuration.events = { events.publish($0) }
         // Refuse before touching any VM if another daemon serves this socket: two daemons would both
         // adopt the same VMMs.
         try SocketPath.prepare(socket)
@@ -99,7 +102,7 @@ struct SwiftVirtDaemon: AsyncParsableCommand {
         let count = await backend.list().count
         logger.info(
             "domains loaded", metadata: ["count": "\(count)", "stateDir": "\(stateDir)", "runDir": "\(runDir)"])
-        let server = RemoteServer(listeners: listeners, backend: backend, logger: logger)
+        let server = RemoteServer(listeners: listeners, backend: backend, events: events, logger: logger)
         let serving = Task { try await server.run() }
         // SIGTERM and SIGINT end the server cleanly, so its socket files are removed.
         let signalSources = [SIGTERM, SIGINT].map { signalNumber in

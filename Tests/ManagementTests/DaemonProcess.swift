@@ -57,13 +57,14 @@ final class DaemonProcess: @unchecked Sendable {
         self.fixture = fixture
     }
 
-    /// `swiftvirtd` in the directory of the running test executable (.build/<triple>/debug).
-    static func executable() throws -> String {
+    /// `name` (swiftvirtd, swiftvirt) in the directory of the running test executable
+    /// (.build/<triple>/debug).
+    static func executable(_ name: String = "swiftvirtd") throws -> String {
         let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         var directory = testBinary.deletingLastPathComponent()
         // Inside an .xctest bundle on Darwin-style layouts, step out of it.
         while directory.path.contains(".xctest") { directory = directory.deletingLastPathComponent() }
-        let path = directory.appendingPathComponent("swiftvirtd").path
+        let path = directory.appendingPathComponent(name).path
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw DaemonProcessError.missingExecutable(path)
         }
@@ -116,9 +117,20 @@ final class DaemonProcess: @unchecked Sendable {
     }
 
     func virsh(_ arguments: String...) async throws -> CommandResult {
+        try await virsh(arguments)
+    }
+
+    func virsh(_ arguments: [String]) async throws -> CommandResult {
         try await run(
             "/usr/bin/virsh", ["-c", uri] + arguments,
             environment: ["LC_ALL": "C", "HOME": fixture.directory, "PATH": "/usr/bin:/bin"])
+    }
+
+    /// SwiftVirt's own client, on this daemon's socket.
+    func swiftvirt(_ arguments: String...) async throws -> CommandResult {
+        try await run(
+            try Self.executable("swiftvirt"), arguments + ["--connect", socketPath],
+            environment: ["LC_ALL": "C", "PATH": "/usr/bin:/bin"])
     }
 
     func python(_ script: String, _ arguments: String...) async throws -> CommandResult {
@@ -131,16 +143,31 @@ final class DaemonProcess: @unchecked Sendable {
     /// `virsh console NAME` under a pseudo-terminal: waits for the banner, types `probe` and Enter,
     /// waits for the echo, then leaves with Ctrl-]. Prints what virsh showed and how it exited.
     func console(_ name: String, probe: String) async throws -> CommandResult {
-        try await python(Self.consoleDriver, uri, name, probe, fixture.directory)
+        try await console(probe: probe, command: ["/usr/bin/virsh", "-c", uri, "console", name])
+    }
+
+    /// The same for any console client that prints virsh's banner: `command` starts with its path.
+    func console(probe: String, command: [String]) async throws -> CommandResult {
+        let arguments = [probe, fixture.directory] + command
+        return try await run(
+            "/usr/bin/python3", [try consoleDriverPath()] + arguments,
+            environment: ["LC_ALL": "C", "PATH": "/usr/bin:/bin"])
+    }
+
+    private func consoleDriverPath() throws -> String {
+        let path = fixture.directory + "/console-driver.py"
+        try Self.consoleDriver.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
     }
 
     static let consoleDriver = #"""
         import os, pty, select, sys, time
-        uri, name, probe, home = sys.argv[1:5]
+        probe, home = sys.argv[1:3]
+        command = sys.argv[3:]
         pid, fd = pty.fork()
         if pid == 0:
             os.environ.update({"LC_ALL": "C", "HOME": home, "TERM": "xterm"})
-            os.execv("/usr/bin/virsh", ["virsh", "-c", uri, "console", name])
+            os.execv(command[0], command)
         seen = b""
         def wait_for(token, seconds):
             global seen
@@ -181,7 +208,7 @@ enum DaemonProcessError: Error, CustomStringConvertible {
 
     var description: String {
         switch self {
-        case .missingExecutable(let path): return "swiftvirtd is not at \(path); build it with `swift build` first"
+        case .missingExecutable(let path): return "\(path) is missing; build it with `swift build` first"
         case .notListening(let log): return "swiftvirtd did not start listening; its log:\n\(log)"
         }
     }

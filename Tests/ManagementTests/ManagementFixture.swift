@@ -14,6 +14,7 @@ final class ManagementFixture: Sendable {
     let kernel: String
     let disk: String
     private let notices = Mutex<[String]>([])
+    private let events = Mutex<[DomainEvent]>([])
     private let backends = Mutex<[ManagedDomainBackend]>([])
 
     init() throws {
@@ -54,6 +55,17 @@ final class ManagementFixture: Sendable {
 
     var recordedNotices: [String] { notices.withLock { $0 } }
 
+    /// Every domain event the fixture's backends reported, in order.
+    var recordedEvents: [DomainEvent] { events.withLock { $0 } }
+
+    /// The recorded lifecycle events of domain `name`, in order.
+    func lifecycleEvents(of name: String) -> [DomainLifecycleEvent] {
+        recordedEvents.compactMap { event in
+            guard event.domain.name == name, case .lifecycle(let lifecycle) = event.kind else { return nil }
+            return lifecycle
+        }
+    }
+
     func configuration() -> ManagedDomainBackend.Configuration {
         var configuration = ManagedDomainBackend.Configuration(paths: paths, vmmExecutable: fakeVMM)
         // Generous: the fake VMM is a python3 process, and CI runs Linux guests on the same two cores.
@@ -62,6 +74,7 @@ final class ManagementFixture: Sendable {
         configuration.quitTimeout = .seconds(5)
         configuration.monitorInterval = .milliseconds(50)
         configuration.notice = { [self] note in self.notices.withLock { $0.append(note) } }
+        configuration.events = { [self] event in self.events.withLock { $0.append(event) } }
         return configuration
     }
 

@@ -44,7 +44,8 @@ struct ReadoptionTests {
         }
     }
 
-    @Test("a VMM that died while no backend watched: persistent domain shut off, transient gone, files removed")
+    @Test(
+        "a VMM that died while no backend watched: domain shut off and reported stopped, transient gone, files removed")
     func diedWhileAway() async throws {
         try await withFixture { fixture in
             let first = try await fixture.open()
@@ -60,6 +61,13 @@ struct ReadoptionTests {
             let left = try FileManager.default.contentsOfDirectory(atPath: fixture.paths.runDirectory)
             #expect(Set(left) == ["alpha.log", "beta.log", "autostarted"], "\(left)")
             #expect(fixture.recordedNotices.filter { $0.contains("is no longer running") }.count == 2)
+            // Clients of the new backend hear that both stopped (how, nobody saw).
+            #expect(fixture.lifecycleEvents(of: "alpha") == [.definedAdded, .startedBooted, .stoppedFailed])
+            #expect(fixture.lifecycleEvents(of: "beta") == [.startedBooted, .stoppedFailed])
+            #expect(
+                fixture.recordedEvents.filter { $0.kind == .lifecycle(.stoppedFailed) }.allSatisfy {
+                    $0.domain.id == -1
+                })
         }
     }
 

@@ -10,12 +10,18 @@ struct VirshDaemonTests {
         fixture.xml(name: name, uuid: "6f0b1b6e-3c57-4d0c-9a38-2d9b8f6c1e01")
     }
 
+    /// Writes `guestXML` to guest1.xml in the fixture directory and returns its path.
+    static func guestFile(_ fixture: ManagementFixture) throws -> String {
+        let path = fixture.directory + "/guest1.xml"
+        try guestXML(fixture).write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     @Test("define, start, list, dominfo, suspend, resume, dumpxml, console, shutdown, destroy, undefine, create")
     func lifecycle() async throws {
         try await withDaemonProcess { daemon in
             let fixture = daemon.fixture
-            let path = fixture.directory + "/guest1.xml"
-            try Self.guestXML(fixture).write(toFile: path, atomically: true, encoding: .utf8)
+            let path = try Self.guestFile(fixture)
 
             let define = try await daemon.virsh("define", path)
             #expect(define.status == 0, "\(define)")
@@ -80,8 +86,7 @@ struct VirshDaemonTests {
     @Test("a second console is refused while one is open; --force takes it over")
     func consoleSessions() async throws {
         try await withDaemonProcess { daemon in
-            let path = daemon.fixture.directory + "/guest1.xml"
-            try Self.guestXML(daemon.fixture).write(toFile: path, atomically: true, encoding: .utf8)
+            let path = try Self.guestFile(daemon.fixture)
             #expect(try await daemon.virsh("create", path).status == 0)
             // python3-libvirt holds one console stream open while virsh asks for another.
             let script = """
@@ -141,8 +146,7 @@ struct VirshDaemonTests {
     func daemonKilled() async throws {
         try await withDaemonProcess { daemon in
             let fixture = daemon.fixture
-            let path = fixture.directory + "/guest1.xml"
-            try Self.guestXML(fixture).write(toFile: path, atomically: true, encoding: .utf8)
+            let path = try Self.guestFile(fixture)
             #expect(try await daemon.virsh("define", path).status == 0)
             #expect(try await daemon.virsh("start", "guest1").status == 0)
             let pid = try #require(fixture.pid(of: "guest1"))
@@ -166,8 +170,7 @@ struct VirshDaemonTests {
     @Test("python3-libvirt drives the real backend")
     func pythonBindings() async throws {
         try await withDaemonProcess { daemon in
-            let path = daemon.fixture.directory + "/guest1.xml"
-            try Self.guestXML(daemon.fixture).write(toFile: path, atomically: true, encoding: .utf8)
+            let path = try Self.guestFile(daemon.fixture)
             let script = """
                 import libvirt, sys, time
                 conn = libvirt.open(sys.argv[1])
