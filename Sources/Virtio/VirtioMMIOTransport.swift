@@ -273,7 +273,7 @@ public final class VirtioMMIOTransport: BusDevice {
     /// The handle a device uses from its own threads; it does nothing once `epoch` is over (a reset).
     private func interruptHandle(epoch: UInt64) -> VirtioInterrupt {
         VirtioInterrupt(
-            usedBuffers: { [weak self] in self?.raiseFromDevice(epoch: epoch, error: nil) },
+            usedBuffers: { [weak self] _ in self?.raiseFromDevice(epoch: epoch, error: nil) },
             queueError: { [weak self] error in self?.raiseFromDevice(epoch: epoch, error: error) })
     }
 
