@@ -74,8 +74,10 @@ public final class VirtioPCIFunction: VirtioTransport {
 
     /// Offset in BAR 0 of queue `queue`'s notification address, where the driver writes the queue index
     /// (16 bits) and an ioeventfd can listen.
+    /// A queue the driver cannot see (beyond `maximumQueueCount`) gets an offset past the notify structure,
+    /// where writes are ignored.
     public func notifyOffset(queue: Int) -> UInt64 {
-        VirtioPCILayout.notify + UInt64(max(queue, 0)) * VirtioPCILayout.notifyOffsetMultiplier
+        VirtioPCILayout.notify + UInt64(min(max(queue, 0), queueCount)) * VirtioPCILayout.notifyOffsetMultiplier
     }
 
     /// Processes queue `index` on the calling thread, then raises its interrupt if the device asks for one.
