@@ -117,7 +117,7 @@ final class NetworkReceiver: Sendable {
             case .wait(let poll):
                 pollBackend = poll
             case .interrupt(let poll):
-                interrupt.usedBuffers()
+                interrupt.usedBuffers(queue: VirtioNet.receiveQueueIndex)
                 guard finishInterrupt(generation: generation) else { return }
                 pollBackend = poll
             case .broken(let error):

@@ -63,7 +63,7 @@ final class VirtioConsolePort: Sendable {
             }
             switch delivery {
             case .nothing: break
-            case .usedBuffers(let interrupt): interrupt.usedBuffers()
+            case .usedBuffers(let interrupt): interrupt.usedBuffers(queue: VirtioConsoleState.receiveQueue)
             case .broken(let interrupt, let error): interrupt.queueBroken(error)
             }
         }

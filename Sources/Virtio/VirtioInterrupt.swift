@@ -4,26 +4,28 @@
 /// Each handle belongs to one activation: after the driver resets the device, calls through an old
 /// handle are ignored, so a device thread that races a reset cannot interrupt the next driver.
 public struct VirtioInterrupt: Sendable {
-    private let onUsedBuffers: @Sendable () -> Void
+    private let onUsedBuffers: @Sendable (_ queue: Int) -> Void
     private let onQueueError: @Sendable (VirtqueueError) -> Void
 
     /// - Parameters:
-    ///   - usedBuffers: raises the used-buffer interrupt.
+    ///   - usedBuffers: raises the used-buffer interrupt of a queue (virtio-pci with MSI-X has one
+    ///     vector per queue; virtio-mmio has one interrupt for all).
     ///   - queueError: marks the device DEVICE_NEEDS_RESET for this error.
     public init(
-        usedBuffers: @escaping @Sendable () -> Void, queueError: @escaping @Sendable (VirtqueueError) -> Void
+        usedBuffers: @escaping @Sendable (_ queue: Int) -> Void,
+        queueError: @escaping @Sendable (VirtqueueError) -> Void
     ) {
         onUsedBuffers = usedBuffers
         onQueueError = queueError
     }
 
     /// A handle that does nothing, for devices driven only through `processQueue` in tests.
-    public static let none = VirtioInterrupt(usedBuffers: {}, queueError: { _ in })
+    public static let none = VirtioInterrupt(usedBuffers: { _ in }, queueError: { _ in })
 
-    /// The device added used buffers and the queue's notification suppression asks for an interrupt
-    /// (`SplitVirtqueue.shouldInterrupt` said so).
-    public func usedBuffers() {
-        onUsedBuffers()
+    /// The device added used buffers to queue `queue` and its notification suppression asks for an
+    /// interrupt (`SplitVirtqueue.shouldInterrupt` said so).
+    public func usedBuffers(queue: Int) {
+        onUsedBuffers(queue)
     }
 
     /// A queue the device serves from its own thread turned out broken; the driver must reset it.

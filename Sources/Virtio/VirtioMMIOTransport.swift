@@ -15,9 +15,9 @@ import Synchronization
 /// - A queue error never traps: the device is marked DEVICE_NEEDS_RESET, a configuration change interrupt
 ///   is raised, and no queue is processed until the driver resets the device.
 ///
-/// Locking: register state sits behind a mutex. Status writes call the device's `reset`/`activate` with
-/// that mutex held (the device must not call back into the transport); queue processing runs without it.
-public final class VirtioMMIOTransport: BusDevice {
+/// Locking: see `VirtioTransport`; the status machine, activation and notification are shared with
+/// virtio-pci there.
+public final class VirtioMMIOTransport: BusDevice, VirtioTransport {
     /// The register window: 4 KiB, as in the `virtio_mmio.device=4K@...` command-line form.
     public static let rangeLength: UInt64 = 0x1000
     /// VendorID register: "SWFT" in little-endian ASCII (any value is allowed, §4.2.2).
@@ -25,14 +25,8 @@ public final class VirtioMMIOTransport: BusDevice {
     /// QueueNotify's offset, for an ioeventfd that takes the driver's notifications.
     public static let queueNotifyOffset: UInt64 = VirtioMMIORegister.queueNotify
 
-    private let device: any VirtioDevice
-    private let memory: GuestMemory
-    private let interruptLine: @Sendable (Bool) -> Void
-    private let state: Mutex<VirtioMMIOState>
-    /// The level last passed to `interruptLine`; its lock orders deliveries.
-    private let deliveredInterruptLevel = Mutex(false)
-    private let deviceFeatures: UInt64
-    private let maxQueueSize: UInt16
+    let core: VirtioTransportCore<VirtioMMIOState>
+    private let line: LevelInterruptLine
 
     /// - Parameters:
     ///   - device: the device model behind the transport.
@@ -41,35 +35,33 @@ public final class VirtioMMIOTransport: BusDevice {
     public init(
         device: any VirtioDevice, memory: GuestMemory, interruptLine: @escaping @Sendable (Bool) -> Void
     ) {
-        self.device = device
-        self.memory = memory
-        self.interruptLine = interruptLine
-        deviceFeatures = device.deviceFeatures
-        maxQueueSize = SplitVirtqueue.isValidSize(device.maxQueueSize) ? device.maxQueueSize : 0
-        state = Mutex(VirtioMMIOState(queueCount: device.queueCount))
+        core = VirtioTransportCore(
+            device: device, memory: memory, queueCount: device.queueCount, queueSizeAfterReset: 0,
+            specific: VirtioMMIOState())
+        line = LevelInterruptLine(interruptLine)
     }
 
     /// The device status register (§2.1), e.g. to see DEVICE_NEEDS_RESET.
     public var deviceStatus: UInt32 {
-        state.withLock { $0.status }
+        core.state.withLock { $0.status }
     }
 
     /// The queue error that made the device need a reset, if any; cleared by a reset.
     public var queueError: VirtqueueError? {
-        state.withLock { $0.queueError }
+        core.state.withLock { $0.queueError }
     }
 
     public func read(offset: UInt64, size: Int) -> UInt64 {
         if offset >= VirtioMMIORegister.config {
-            return device.readConfig(offset: offset - VirtioMMIORegister.config, size: size)
+            return core.device.readConfig(offset: offset - VirtioMMIORegister.config, size: size)
         }
         guard size == 4, offset % 4 == 0 else { return 0 }
-        return UInt64(state.withLock { readRegister(offset, $0) })
+        return UInt64(core.state.withLock { readRegister(offset, $0) })
     }
 
     public func write(offset: UInt64, size: Int, value: UInt64) {
         if offset >= VirtioMMIORegister.config {
-            device.writeConfig(offset: offset - VirtioMMIORegister.config, size: size, value: value)
+            core.device.writeConfig(offset: offset - VirtioMMIORegister.config, size: size, value: value)
             return
         }
         guard size == 4, offset % 4 == 0 else { return }
@@ -79,17 +71,15 @@ public final class VirtioMMIOTransport: BusDevice {
             notifyQueue(Int(value32 & 0xFFFF))
             return
         }
-        let (levelChanged, stillPending) = state.withLock { state in
-            let before = state.interruptLevel
+        let stillPending = core.state.withLock { state in
             writeRegister(offset, value32, &state)
-            return (before != state.interruptLevel, state.interruptLevel)
+            return state.specific.interruptLevel
         }
         if offset == VirtioMMIORegister.interruptAcknowledge, stillPending {
-            // The driver acknowledged only what it saw; a cause raised meanwhile needs a fresh edge,
-            // or an edge-triggered pin would never report it.
-            redeliverInterrupt()
-        } else if levelChanged {
-            deliverInterruptLevel()
+            // The driver acknowledged only what it saw; a cause raised meanwhile needs a fresh edge.
+            line.pulse(while: interruptLevel)
+        } else {
+            deliver(())
         }
     }
 
@@ -97,72 +87,44 @@ public final class VirtioMMIOTransport: BusDevice {
     /// used-buffer interrupt if the device asks for one. Ignored unless the driver set DRIVER_OK and the
     /// queue is ready. An ioeventfd handler can call this from an I/O thread instead.
     public func notifyQueue(_ index: Int) {
-        let epoch: UInt64? = state.withLock { state in
-            guard state.isLive, index >= 0, index < state.queues.count, state.queues[index].isReady else {
-                return nil
-            }
-            return state.epoch
-        }
-        guard let epoch else { return }
-        let outcome: Result<Bool, VirtqueueError>
-        do {
-            outcome = .success(try device.processQueue(index: index, memory: memory))
-        } catch {
-            outcome = .failure(error)
-        }
-        let levelChanged = state.withLock { state in
-            guard state.epoch == epoch else { return false }
-            let before = state.interruptLevel
-            switch outcome {
-            case .success(true): state.interruptStatus |= VirtioMMIORegister.usedBufferInterrupt
-            case .success(false): break
-            case .failure(let error): state.markNeedsReset(error)
-            }
-            return before != state.interruptLevel
-        }
-        if levelChanged { deliverInterruptLevel() }
+        processNotification(queue: index)
     }
 
     /// Tells the driver the device configuration changed (e.g. a resized disk): bumps ConfigGeneration
     /// and raises the configuration change interrupt once the driver is running (§4.2.2, §2.5.1).
     public func configurationChanged() {
-        let levelChanged = state.withLock { state in
-            let before = state.interruptLevel
-            state.configGeneration &+= 1
-            if state.status & VirtioDeviceStatus.driverOK != 0 {
-                state.interruptStatus |= VirtioMMIORegister.configChangeInterrupt
-            }
-            return before != state.interruptLevel
-        }
-        if levelChanged { deliverInterruptLevel() }
+        signalConfigurationChange()
+    }
+
+    func deliver(_ delivery: Void) {
+        line.update(to: interruptLevel)
+    }
+
+    private func interruptLevel() -> Bool {
+        core.state.withLock { $0.specific.interruptLevel }
     }
 
     // MARK: - Registers (§4.2.2, Table 4.1)
 
-    private func readRegister(_ offset: UInt64, _ state: borrowing VirtioMMIOState) -> UInt32 {
+    private func readRegister(_ offset: UInt64, _ state: borrowing VirtioTransportState<VirtioMMIOState>) -> UInt32 {
         let queue = state.selectedQueueIndex.map { state.queues[$0] }
         switch offset {
         case VirtioMMIORegister.magicValue: return VirtioMMIORegister.magic
         case VirtioMMIORegister.version: return VirtioMMIORegister.modernVersion
-        case VirtioMMIORegister.deviceID: return device.deviceID
+        case VirtioMMIORegister.deviceID: return core.device.deviceID
         case VirtioMMIORegister.vendorID: return Self.vendorID
-        case VirtioMMIORegister.deviceFeatures:
-            switch state.deviceFeaturesSelect {
-            case 0: return UInt32(truncatingIfNeeded: deviceFeatures)
-            case 1: return UInt32(truncatingIfNeeded: deviceFeatures >> 32)
-            default: return 0
-            }
-        case VirtioMMIORegister.queueSizeMaximum: return queue == nil ? 0 : UInt32(maxQueueSize)
+        case VirtioMMIORegister.deviceFeatures: return state.deviceFeatureWindow(core.deviceFeatures)
+        case VirtioMMIORegister.queueSizeMaximum: return queue == nil ? 0 : UInt32(core.maxQueueSize)
         case VirtioMMIORegister.queueSize: return UInt32(queue?.size ?? 0)
         case VirtioMMIORegister.queueReady: return queue?.isReady == true ? 1 : 0
-        case VirtioMMIORegister.interruptStatus: return state.interruptStatus
+        case VirtioMMIORegister.interruptStatus: return state.specific.interruptStatus
         case VirtioMMIORegister.status: return state.status
-        case VirtioMMIORegister.queueDescriptorLow: return low(queue?.descriptorTable)
-        case VirtioMMIORegister.queueDescriptorHigh: return high(queue?.descriptorTable)
-        case VirtioMMIORegister.queueDriverLow: return low(queue?.driverRing)
-        case VirtioMMIORegister.queueDriverHigh: return high(queue?.driverRing)
-        case VirtioMMIORegister.queueDeviceLow: return low(queue?.deviceRing)
-        case VirtioMMIORegister.queueDeviceHigh: return high(queue?.deviceRing)
+        case VirtioMMIORegister.queueDescriptorLow: return queue?.descriptorTable.low32 ?? 0
+        case VirtioMMIORegister.queueDescriptorHigh: return queue?.descriptorTable.high32 ?? 0
+        case VirtioMMIORegister.queueDriverLow: return queue?.driverRing.low32 ?? 0
+        case VirtioMMIORegister.queueDriverHigh: return queue?.driverRing.high32 ?? 0
+        case VirtioMMIORegister.queueDeviceLow: return queue?.deviceRing.low32 ?? 0
+        case VirtioMMIORegister.queueDeviceHigh: return queue?.deviceRing.high32 ?? 0
         case VirtioMMIORegister.configGeneration: return state.configGeneration
         case VirtioMMIORegister.sharedMemoryLengthLow...VirtioMMIORegister.sharedMemoryBaseHigh:
             // §4.2.2: a region that does not exist reads a length (and base) of -1.
@@ -171,160 +133,47 @@ public final class VirtioMMIOTransport: BusDevice {
         }
     }
 
-    private func writeRegister(_ offset: UInt64, _ value: UInt32, _ state: inout VirtioMMIOState) {
+    private func writeRegister(
+        _ offset: UInt64, _ value: UInt32, _ state: inout VirtioTransportState<VirtioMMIOState>
+    ) {
         switch offset {
         case VirtioMMIORegister.deviceFeaturesSelect:
             state.deviceFeaturesSelect = value
         case VirtioMMIORegister.driverFeaturesSelect:
             state.driverFeaturesSelect = value
         case VirtioMMIORegister.driverFeatures:
-            // Features are fixed once FEATURES_OK is set (§3.1.1).
-            guard state.status & VirtioDeviceStatus.featuresOK == 0 else { return }
-            switch state.driverFeaturesSelect {
-            case 0: state.driverFeatures = (state.driverFeatures & 0xFFFF_FFFF_0000_0000) | UInt64(value)
-            case 1: state.driverFeatures = (state.driverFeatures & 0xFFFF_FFFF) | UInt64(value) << 32
-            default: break
-            }
+            state.writeDriverFeatureWindow(value)
         case VirtioMMIORegister.queueSelect:
             state.queueSelect = value
         case VirtioMMIORegister.queueSize, VirtioMMIORegister.queueDescriptorLow,
             VirtioMMIORegister.queueDescriptorHigh, VirtioMMIORegister.queueDriverLow,
             VirtioMMIORegister.queueDriverHigh, VirtioMMIORegister.queueDeviceLow,
             VirtioMMIORegister.queueDeviceHigh:
-            // A ready queue's setup is fixed until it is reset (§4.2.2.3).
-            guard let index = state.selectedQueueIndex, !state.queues[index].isReady else { return }
-            writeQueueSetup(offset, value, &state.queues[index])
+            state.setUpSelectedQueue { Self.writeQueueSetup(offset, value, &$0) }
         case VirtioMMIORegister.queueReady:
             guard let index = state.selectedQueueIndex else { return }
             state.queues[index].isReady = value & 1 != 0
         case VirtioMMIORegister.interruptAcknowledge:
-            state.interruptStatus &= ~value
+            state.specific.interruptStatus &= ~value
         case VirtioMMIORegister.status:
-            writeStatus(value, &state)
+            // The line is brought to the new level by the caller.
+            _ = writeStatus(value, &state)
         default:
             break
         }
     }
 
-    private func writeQueueSetup(_ offset: UInt64, _ value: UInt32, _ queue: inout SplitVirtqueue) {
+    private static func writeQueueSetup(_ offset: UInt64, _ value: UInt32, _ queue: inout SplitVirtqueue) {
         switch offset {
         case VirtioMMIORegister.queueSize: queue.size = UInt16(truncatingIfNeeded: value)
-        case VirtioMMIORegister.queueDescriptorLow: queue.descriptorTable = setLow(queue.descriptorTable, value)
-        case VirtioMMIORegister.queueDescriptorHigh: queue.descriptorTable = setHigh(queue.descriptorTable, value)
-        case VirtioMMIORegister.queueDriverLow: queue.driverRing = setLow(queue.driverRing, value)
-        case VirtioMMIORegister.queueDriverHigh: queue.driverRing = setHigh(queue.driverRing, value)
-        case VirtioMMIORegister.queueDeviceLow: queue.deviceRing = setLow(queue.deviceRing, value)
-        case VirtioMMIORegister.queueDeviceHigh: queue.deviceRing = setHigh(queue.deviceRing, value)
+        case VirtioMMIORegister.queueDescriptorLow: queue.descriptorTable = queue.descriptorTable.replacingLow32(value)
+        case VirtioMMIORegister.queueDescriptorHigh:
+            queue.descriptorTable = queue.descriptorTable.replacingHigh32(value)
+        case VirtioMMIORegister.queueDriverLow: queue.driverRing = queue.driverRing.replacingLow32(value)
+        case VirtioMMIORegister.queueDriverHigh: queue.driverRing = queue.driverRing.replacingHigh32(value)
+        case VirtioMMIORegister.queueDeviceLow: queue.deviceRing = queue.deviceRing.replacingLow32(value)
+        case VirtioMMIORegister.queueDeviceHigh: queue.deviceRing = queue.deviceRing.replacingHigh32(value)
         default: break
         }
-    }
-
-    /// The device status state machine (§2.1, §3.1.1).
-    private func writeStatus(_ value: UInt32, _ state: inout VirtioMMIOState) {
-        if value == 0 {
-            device.reset()
-            state.reset()
-            return
-        }
-        var status = value | (state.status & VirtioDeviceStatus.deviceNeedsReset)
-        let newlySet = status & ~state.status
-        if newlySet & VirtioDeviceStatus.featuresOK != 0, !acceptsDriverFeatures(state.driverFeatures) {
-            // Refused: the driver reads FEATURES_OK back as clear (§3.1.1 step 6).
-            status &= ~VirtioDeviceStatus.featuresOK
-        }
-        if newlySet & VirtioDeviceStatus.driverOK != 0 {
-            guard status & VirtioDeviceStatus.featuresOK != 0 else {
-                status &= ~VirtioDeviceStatus.driverOK
-                state.status = status
-                return
-            }
-            state.status = status
-            activate(&state)
-            return
-        }
-        state.status = status
-    }
-
-    /// The driver may accept only features the device offered and must accept VERSION_1 (§6.1).
-    private func acceptsDriverFeatures(_ features: UInt64) -> Bool {
-        features & ~deviceFeatures == 0 && features & VirtioFeature.version1 != 0
-    }
-
-    /// DRIVER_OK: validates the ready queues and starts the device, or marks it needing reset.
-    private func activate(_ state: inout VirtioMMIOState) {
-        var queues = state.queues
-        let eventIndex = state.driverFeatures & VirtioFeature.eventIndex != 0
-        for index in queues.indices where queues[index].isReady {
-            queues[index].eventIndexEnabled = eventIndex
-            do throws(VirtqueueError) {
-                guard queues[index].size <= maxQueueSize else {
-                    throw .invalidQueueSize(queues[index].size)
-                }
-                try queues[index].validate(memory: memory)
-            } catch {
-                state.markNeedsReset(error)
-                return
-            }
-        }
-        state.queues = queues
-        device.activate(features: state.driverFeatures, queues: queues, interrupt: interruptHandle(epoch: state.epoch))
-    }
-
-    /// The handle a device uses from its own threads; it does nothing once `epoch` is over (a reset).
-    private func interruptHandle(epoch: UInt64) -> VirtioInterrupt {
-        VirtioInterrupt(
-            usedBuffers: { [weak self] in self?.raiseFromDevice(epoch: epoch, error: nil) },
-            queueError: { [weak self] error in self?.raiseFromDevice(epoch: epoch, error: error) })
-    }
-
-    private func raiseFromDevice(epoch: UInt64, error: VirtqueueError?) {
-        let levelChanged = state.withLock { state in
-            guard state.epoch == epoch, state.isLive else { return false }
-            let before = state.interruptLevel
-            if let error {
-                state.markNeedsReset(error)
-            } else {
-                state.interruptStatus |= VirtioMMIORegister.usedBufferInterrupt
-            }
-            return before != state.interruptLevel
-        }
-        if levelChanged { deliverInterruptLevel() }
-    }
-
-    /// Brings the external line to the current InterruptStatus level; see Serial16550 for why the level
-    /// is read under the delivery lock.
-    private func deliverInterruptLevel() {
-        deliveredInterruptLevel.withLock { delivered in
-            let level = state.withLock { $0.interruptLevel }
-            guard level != delivered else { return }
-            delivered = level
-            interruptLine(level)
-        }
-    }
-
-    /// Drops and raises the line again while an interrupt stays pending across an acknowledge.
-    private func redeliverInterrupt() {
-        deliveredInterruptLevel.withLock { delivered in
-            guard state.withLock({ $0.interruptLevel }) else { return }
-            if delivered { interruptLine(false) }
-            interruptLine(true)
-            delivered = true
-        }
-    }
-
-    private func low(_ address: GuestAddress?) -> UInt32 {
-        UInt32(truncatingIfNeeded: address?.rawValue ?? 0)
-    }
-
-    private func high(_ address: GuestAddress?) -> UInt32 {
-        UInt32(truncatingIfNeeded: (address?.rawValue ?? 0) >> 32)
-    }
-
-    private func setLow(_ address: GuestAddress, _ value: UInt32) -> GuestAddress {
-        GuestAddress((address.rawValue & 0xFFFF_FFFF_0000_0000) | UInt64(value))
-    }
-
-    private func setHigh(_ address: GuestAddress, _ value: UInt32) -> GuestAddress {
-        GuestAddress((address.rawValue & 0xFFFF_FFFF) | UInt64(value) << 32)
     }
 }

@@ -47,7 +47,7 @@ final class VsockMultiplexer: Sendable {
             }
             switch delivery {
             case .nothing: break
-            case .usedBuffers(let interrupt): interrupt.usedBuffers()
+            case .usedBuffers(let interrupt): interrupt.usedBuffers(queue: VsockState.receiveQueue)
             case .broken(let interrupt, let error): interrupt.queueBroken(error)
             }
         }
@@ -55,25 +55,33 @@ final class VsockMultiplexer: Sendable {
 
     /// A driver notification on queue `index`, on the notifying thread. The transmit queue's packets are
     /// handled here (host sockets are non-blocking), then receive buffers are filled with the answers.
+    /// Returns whether queue `index` needs an interrupt; packets received while handling the transmit
+    /// queue raise the receive queue's own interrupt (with MSI-X it has a vector of its own).
     func processQueue(index: Int, memory: GuestMemory) throws(VirtqueueError) -> Bool {
-        try state.withLock { (state) throws(VirtqueueError) -> Bool in
+        let (interrupt, receiveInterrupt) = try state.withLock {
+            (state) throws(VirtqueueError) -> (Bool, VirtioInterrupt?) in
             do throws(VirtqueueError) {
                 var interrupt = false
                 if index == VsockState.transmitQueue {
                     interrupt = try state.processTransmitQueue(memory: memory)
                 } else if index != VsockState.receiveQueue {
                     // The event queue only holds buffers for events this device never sends.
-                    return false
+                    return (false, nil)
                 }
                 // New receive buffers, or new packets due: fill now, and let the thread repoll (new
                 // connections, buffered data, credit the guest granted).
                 let received = try state.fillReceiveQueue(memory: memory)
                 state.wakeThread()
-                return interrupt || received
+                if index == VsockState.receiveQueue { return (received, nil) }
+                return (interrupt, received ? state.interrupt : nil)
             } catch {
                 state.isBroken = true
                 throw error
             }
         }
+        // Outside the lock: the handle takes the transport's lock, which a resetting vCPU holds while it
+        // resets this device.
+        receiveInterrupt?.usedBuffers(queue: VsockState.receiveQueue)
+        return interrupt
     }
 }

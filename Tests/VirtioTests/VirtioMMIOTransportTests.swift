@@ -139,12 +139,12 @@ struct VirtioMMIOTransportTests {
     func deviceThreadInterrupt() throws {
         bringUp()
         let handle = try #require(device.log.interrupt)
-        handle.usedBuffers()
+        handle.usedBuffers(queue: 0)
         #expect(mmio.read(VirtioMMIORegister.interruptStatus) == 1)
         #expect(interrupts.history == [true])
         #expect(mmio.acknowledgeInterrupts() == 1)
         mmio.write(VirtioMMIORegister.status, 0)
-        handle.usedBuffers()  // stale: belongs to the activation before the reset
+        handle.usedBuffers(queue: 0)  // stale: belongs to the activation before the reset
         handle.queueBroken(.invalidQueueSize(3))
         #expect(mmio.read(VirtioMMIORegister.interruptStatus) == 0)
         #expect(transport.queueError == nil)

@@ -269,7 +269,7 @@ struct VirtioNetReceiveTests {
         let gate = DispatchSemaphore(value: 0)
         let entered = DispatchSemaphore(value: 0)
         let interrupt = VirtioInterrupt(
-            usedBuffers: {
+            usedBuffers: { _ in
                 entered.signal()
                 gate.wait()
             }, queueError: { _ in })
