@@ -302,16 +302,25 @@ public final class Machine: @unchecked Sendable {
     ) throws -> (Bus, Bus) {
         let pio = Bus()
         let mmio = Bus()
-        for (slot, device) in virtioDevices.enumerated() {
-            let irq = VirtioMMIOLayout.interrupts[slot]
-            let line = InterruptLine.pulsed(vm: vm, irq: irq, enabled: config.inKernelIrqchip)
-            let transport = VirtioMMIOTransport(
-                device: device, memory: memory, interruptLine: { level in line.set(level) })
-            let base = VirtioMMIOLayout.address(slot: slot)
-            try mmio.insert(transport, base: base, length: VirtioMMIOTransport.rangeLength)
-            if config.queueNotifyThread {
-                try attachQueueNotifiers(transport, queues: device.queueCount, base: base, vm: vm, ioLoop: ioLoop)
+        switch config.virtioTransport {
+        case .mmio:
+            for (slot, device) in virtioDevices.enumerated() {
+                let irq = VirtioMMIOLayout.interrupts[slot]
+                let line = InterruptLine.pulsed(vm: vm, irq: irq, enabled: config.inKernelIrqchip)
+                let transport = VirtioMMIOTransport(
+                    device: device, memory: memory, interruptLine: { level in line.set(level) })
+                let base = VirtioMMIOLayout.address(slot: slot)
+                try mmio.insert(transport, base: base, length: VirtioMMIOTransport.rangeLength)
+                if config.queueNotifyThread {
+                    try attachQueueNotifiers(
+                        queues: device.queueCount, vm: vm, ioLoop: ioLoop,
+                        address: { _ in base + VirtioMMIOTransport.queueNotifyOffset }, length: 4,
+                        notify: transport.notifyQueue)
+                }
             }
+        case .pci:
+            try attachPCIFunctions(
+                virtioDevices, config: config, pio: pio, mmio: mmio, vm: vm, memory: memory, ioLoop: ioLoop)
         }
         try pio.insert(serial, base: serialPort, length: Serial16550.rangeLength)
         try pio.insert(acpiPower, base: UInt64(ACPIPorts.pm1aEvent), length: ACPIPowerDevice.rangeLength)
@@ -329,17 +338,45 @@ public final class Machine: @unchecked Sendable {
         return (pio, mmio)
     }
 
-    /// One ioeventfd per queue on the QueueNotify register (matching the queue index): the vCPU's
-    /// write completes inside KVM and the queue is processed on the I/O thread.
+    /// One ioeventfd per queue on its notify address, matching the queue index the driver writes there:
+    /// the vCPU's write completes inside KVM and the queue is processed on the I/O thread.
     static func attachQueueNotifiers(
-        _ transport: VirtioMMIOTransport, queues: Int, base: UInt64, vm: VirtualMachine, ioLoop: IOEventLoop
+        queues: Int, vm: VirtualMachine, ioLoop: IOEventLoop, address: (Int) -> UInt64, length: UInt32,
+        notify: @escaping @Sendable (Int) -> Void
     ) throws {
         for queue in 0..<queues {
             let notifier = try EventNotifier()
-            try vm.attachIOEvent(
-                notifier, address: base + VirtioMMIOTransport.queueNotifyOffset, length: 4, datamatch: UInt64(queue))
-            try ioLoop.add(notifier) { transport.notifyQueue(queue) }
+            try vm.attachIOEvent(notifier, address: address(queue), length: length, datamatch: UInt64(queue))
+            try ioLoop.add(notifier) { notify(queue) }
         }
+    }
+
+    /// The PCI side: the host bridge in slot 0, each device a virtio-pci function in the next slot with
+    /// its BAR 0 in the root bridge's window, configuration mechanism #1 on ports 0xCF8–0xCFF, and
+    /// MSI-X messages injected with KVM_SIGNAL_MSI.
+    static func attachPCIFunctions(
+        _ devices: [any VirtioDevice], config: MachineConfig, pio: Bus, mmio: Bus, vm: VirtualMachine,
+        memory: GuestMemory, ioLoop: IOEventLoop
+    ) throws {
+        var functions: [Int: PCIFunction] = [0: PCIHostBridge()]
+        let irqchip = config.inKernelIrqchip
+        for (index, device) in devices.enumerated() {
+            let barAddress = VirtioPCIPlacement.barAddress(ofDevice: index, barLength: VirtioPCIFunction.barLength)
+            let function = VirtioPCIFunction(
+                device: device, memory: memory, barAddress: barAddress,
+                signalMSI: { address, data in
+                    if irqchip { _ = try? vm.signalMSI(address: address, data: data) }
+                })
+            try mmio.insert(function.barRegion, base: barAddress, length: VirtioPCIFunction.barLength)
+            functions[VirtioPCIPlacement.slot(ofDevice: index)] = function
+            if config.queueNotifyThread {
+                try attachQueueNotifiers(
+                    queues: device.queueCount, vm: vm, ioLoop: ioLoop,
+                    address: { queue in barAddress + function.notifyOffset(queue: queue) }, length: 2,
+                    notify: function.notifyQueue)
+            }
+        }
+        try pio.insert(PCIConfigMechanism(functions: functions), base: 0xCF8, length: PCIConfigMechanism.rangeLength)
     }
 
     static func createVCPUs(vm: VirtualMachine, hypervisor: Hypervisor, config: MachineConfig, host: HostProfile)
@@ -370,8 +407,11 @@ public final class Machine: @unchecked Sendable {
     ) throws -> String? {
         switch image {
         case .linux(let kernel, let initrd, let userCommandLine):
-            let rsdp = try ACPITables.write(vcpuCount: vcpus.count, into: memory)
-            let devices = (0..<config.virtioDeviceCount).map(VirtioMMIOLayout.commandLineArgument(slot:))
+            let pci = config.virtioTransport == .pci
+            let rsdp = try ACPITables.write(
+                vcpuCount: vcpus.count, pciMemoryWindow: pci ? VirtioPCIPlacement.window : nil, into: memory)
+            let devices =
+                pci ? [] : (0..<config.virtioDeviceCount).map(VirtioMMIOLayout.commandLineArgument(slot:))
             let commandLine = GuestCommandLine.compose(user: userCommandLine, host: host, devices: devices)
             let loaded = try LinuxLoader.load(
                 kernel: kernel, initrd: initrd, commandLine: commandLine, rsdpAddress: rsdp, into: memory)

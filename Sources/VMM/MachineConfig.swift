@@ -109,7 +109,14 @@ public struct MachineConfig: Sendable {
         public init(socketPath: String) { self.socketPath = socketPath }
     }
 
+    /// How virtio devices reach the guest: virtio-mmio windows announced on the kernel command line,
+    /// or virtio-pci functions behind a PCI root bridge the ACPI tables declare, with MSI-X.
+    public enum VirtioTransport: String, Sendable, CaseIterable {
+        case mmio, pci
+    }
+
     public var boot: Boot
+    public var virtioTransport: VirtioTransport = .mmio
     /// virtio-blk disks, in the order the guest names them (vda, vdb, …).
     public var disks: [Disk] = []
     /// virtio-net NICs (eth0, eth1, …).
@@ -137,7 +144,7 @@ public struct MachineConfig: Sendable {
     }
 
     /// The smallest guest a Linux kernel + initrd is worth trying in.
-    /// How many virtio-mmio slots the configuration fills.
+    /// How many virtio devices (mmio windows or PCI slots) the configuration fills.
     public var virtioDeviceCount: Int {
         disks.count + networks.count + (vsock == nil ? 0 : 1) + (entropyDevice ? 1 : 0) + (virtioConsole == nil ? 0 : 1)
     }
@@ -150,8 +157,10 @@ public struct MachineConfig: Sendable {
         guard (1...Self.maximumVCPUs).contains(vcpuCount) else {
             throw VMMError.invalidConfiguration("--cpus must be between 1 and \(Self.maximumVCPUs), got \(vcpuCount)")
         }
-        guard virtioDeviceCount <= VirtioMMIOLayout.slotCount else {
-            throw VMMError.invalidConfiguration("at most \(VirtioMMIOLayout.slotCount) virtio devices are supported")
+        let slots = virtioTransport == .mmio ? VirtioMMIOLayout.slotCount : VirtioPCIPlacement.slotCount
+        guard virtioDeviceCount <= slots else {
+            throw VMMError.invalidConfiguration(
+                "at most \(slots) virtio devices are supported over virtio-\(virtioTransport.rawValue)")
         }
         for disk in disks where disk.serial.utf8.count > 20 {
             throw VMMError.invalidConfiguration("disk serial \"\(disk.serial)\" is longer than 20 bytes")

@@ -20,7 +20,7 @@ import Synchronization
 ///
 /// Locking: see `VirtioTransport`. `signalMSI` and `interruptLine` are called without the state lock and
 /// must not call back into the function.
-public final class VirtioPCIFunction: VirtioTransport {
+public final class VirtioPCIFunction: VirtioTransport, PCIFunction {
     /// Size of BAR 0, a power of two; `barAddress` must be aligned to it.
     public static let barLength: UInt64 = VirtioPCILayout.barLength
     /// Queues beyond this many are not shown to the driver (the MSI-X table holds one vector per queue).

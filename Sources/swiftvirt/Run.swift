@@ -52,6 +52,13 @@ struct Run: ParsableCommand {
         transform: VsockOption.parse)
     var vsock: MachineConfig.Vsock?
 
+    @Option(
+        help: ArgumentHelp(
+            "How virtio devices reach the guest: mmio (windows announced on the kernel command line) or pci"
+                + " (functions behind an ACPI-declared PCI root bridge, with MSI-X).",
+            valueName: "mmio|pci"))
+    var transport: MachineConfig.VirtioTransport = .mmio
+
     @Flag(help: "A virtio-rng device fed by the host's getrandom (the guest's /dev/hwrng).")
     var rng = false
 
@@ -71,7 +78,8 @@ struct Run: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "A Unix socket taking control commands, one per line: status, pause, resume, quit.",
+            "A Unix socket taking control commands, one per line: status, pause, resume, quit, reboot,"
+                + " powerbutton.",
             valueName: "PATH"))
     var controlSocket: String?
 
@@ -102,6 +110,7 @@ struct Run: ParsableCommand {
         config.networks = net
         config.vsock = vsock
         config.entropyDevice = rng
+        config.virtioTransport = transport
         config.virtioConsole = virtioConsole
         if serial.hasPrefix("socket=") {
             config.console = .socket(path: String(serial.dropFirst("socket=".count)))
@@ -156,3 +165,5 @@ func printError(_ message: String) {
     let line = message + "\n"
     _ = line.withCString { write(STDERR_FILENO, $0, strlen($0)) }
 }
+
+extension MachineConfig.VirtioTransport: ExpressibleByArgument {}
