@@ -44,7 +44,9 @@ struct Commit: ImageCommand {
 
     mutating func execute() throws(ToolError) -> Int32 {
         guard files.count == 1, let path = files.first else { throw ToolError.usage("Expecting one image file name") }
-        let image = try ImageOpener.open(path, formatName: format, readOnly: false)
+        // The chain is read sharing everything: its base is about to be opened for writing here (QEMU's
+        // commit job takes write permission on the base node it already holds).
+        let image = try ImageOpener.open(path, formatName: format, readOnly: false, backingSharing: .forceShare)
         let bar = ProgressBar(enabled: progress && !quiet)
         bar.set(0)
         defer { bar.end() }
