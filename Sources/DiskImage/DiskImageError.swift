@@ -27,6 +27,9 @@ public enum DiskImageError: Error, Equatable, CustomStringConvertible {
     case invalidArgument(String)
     /// The image was closed.
     case closed
+    /// Another process's lock on the image conflicts with this open (QEMU's image locking; see
+    /// `ImageSharing`). `reason` is QEMU's wording, e.g. `Failed to get shared "write" lock`.
+    case locked(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -52,6 +55,8 @@ public enum DiskImageError: Error, Equatable, CustomStringConvertible {
             return reason
         case .closed:
             return "the image is closed"
+        case .locked(let path, let reason):
+            return "\(reason): is another process using the image \(path)? (qemu-img -U reads it anyway)"
         }
     }
 

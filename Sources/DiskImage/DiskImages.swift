@@ -1,19 +1,20 @@
 /// Opening images by path: format probing and backing chains.
 public enum DiskImages {
     /// Opens `path` as `format`, or as the probed format when nil. qcow2 images open their backing chain
-    /// read-only, at most `backingChainLimit` images deep.
+    /// read-only, at most `backingChainLimit` images deep. The image is locked for `sharing`, its backing
+    /// files for `backingSharing` (the same when nil).
     public static func open(
         path: String, format: DiskImageFormat? = nil, readOnly: Bool,
-        backingChainLimit: Int = 16
+        backingChainLimit: Int = 16, sharing: ImageSharing = .standard, backingSharing: ImageSharing? = nil
     ) throws(DiskImageError) -> any DiskImage {
         let format = if let format { format } else { try probeFormat(path: path) }
         switch format {
         case .raw:
-            return try RawImage(path: path, readOnly: readOnly)
+            return try RawImage(path: path, readOnly: readOnly, sharing: sharing)
         case .qcow2:
             return try Qcow2Image(
                 path: path, readOnly: readOnly, backingChainLimit: backingChainLimit, allowCorrupt: false,
-                openBacking: true, visited: [])
+                openBacking: true, visited: [], sharing: sharing, backingSharing: backingSharing ?? sharing)
         }
     }
 
@@ -33,16 +34,16 @@ public enum DiskImages {
 
     /// Opens one backing image read-only, with `depthLimit` more images allowed below it.
     static func openChain(
-        path: String, format: DiskImageFormat?, depthLimit: Int, visited: [FileIdentity]
+        path: String, format: DiskImageFormat?, depthLimit: Int, visited: [FileIdentity], sharing: ImageSharing
     ) throws(DiskImageError) -> any DiskImage {
         let format = if let format { format } else { try probeFormat(path: path) }
         switch format {
         case .raw:
-            return try RawImage(path: path, readOnly: true)
+            return try RawImage(path: path, readOnly: true, sharing: sharing)
         case .qcow2:
             return try Qcow2Image(
                 path: path, readOnly: true, backingChainLimit: depthLimit, allowCorrupt: false, openBacking: true,
-                visited: visited)
+                visited: visited, sharing: sharing, backingSharing: sharing)
         }
     }
 }

@@ -26,22 +26,37 @@ final class ImageFile: @unchecked Sendable {
     let isReadOnly: Bool
     private let descriptor: Int32
 
-    /// Opens an existing file.
-    init(path: String, readOnly: Bool) throws(DiskImageError) {
+    /// fcntl(2) commands for open file description locks (bits/fcntl-linux.h, _GNU_SOURCE only).
+    private static let getOFDLock: Int32 = 36
+    private static let setOFDLock: Int32 = 37
+    /// QEMU's lock bytes (block/file-posix.c RAW_LOCK_PERM_BASE, RAW_LOCK_SHARED_BASE): a permission
+    /// taken is locked at 100 + its bit, one not shared at 200 + its bit. Libvirt uses byte 0.
+    private static let takenLockBase: off_t = 100
+    private static let unsharedLockBase: off_t = 200
+
+    /// Opens an existing file; with `locks`, takes QEMU's image locks for them (see `lock`).
+    init(
+        path: String, readOnly: Bool, locks: (taken: ImagePermissions, shared: ImagePermissions)? = nil
+    ) throws(DiskImageError) {
         let descriptor = open(path, (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC)
         guard descriptor >= 0 else { throw .open(path: path, errno: errno) }
         self.path = path
         self.isReadOnly = readOnly
         self.descriptor = descriptor
+        if let locks { try lock(taking: locks.taken, sharing: locks.shared) }
     }
 
-    /// Creates `path` (replacing an existing regular file's contents) for writing.
+    /// Creates `path` (replacing an existing regular file's contents) for writing. As QEMU's
+    /// raw_co_create, the file is emptied only once it is locked for writing and resizing, so an image
+    /// another process uses is refused rather than destroyed.
     init(creating path: String) throws(DiskImageError) {
-        let descriptor = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw .open(path: path, errno: errno) }
         self.path = path
         self.isReadOnly = false
         self.descriptor = descriptor
+        try lock(taking: [.write, .resize], sharing: ImagePermissions.all.subtracting(.resize))
+        try truncate(to: 0)
     }
 
     deinit {
@@ -178,6 +193,64 @@ final class ImageFile: @unchecked Sendable {
         guard let address = UnsafeRawPointer(bitPattern: Self.fallocateAddress) else { return ENOSYS }
         let call = unsafeBitCast(address, to: Fallocate.self)
         while call(descriptor, mode, off_t(offset), off_t(length)) != 0 {
+            if errno == EINTR { continue }
+            return errno
+        }
+        return 0
+    }
+
+    // MARK: Image locks
+
+    /// QEMU's raw_apply_lock_bytes then raw_check_lock_bytes: publishes `taken` and the complement of
+    /// `shared` as shared locks on this file description, then fails when another file description
+    /// holds a lock on a byte that conflicts (a permission taken here that another does not share, or
+    /// one not shared here that another takes). Publishing first means two racing openers cannot both
+    /// pass. File systems without byte-range locks are opened unlocked, as QEMU's locking=auto does.
+    func lock(taking taken: ImagePermissions, sharing shared: ImagePermissions) throws(DiskImageError) {
+        let unshared = ImagePermissions.all.subtracting(shared)
+        let bytes =
+            taken.members.map { Self.takenLockBase + off_t($0.bit) }
+            + unshared.members.map { Self.unsharedLockBase + off_t($0.bit) }
+        for byte in bytes {
+            var request = Self.lockRequest(type: F_RDLCK, start: byte, length: 1)
+            let code = fileControl(Self.setOFDLock, &request)
+            if code == EAGAIN || code == EACCES { throw .locked(path: path, reason: "Failed to lock byte \(byte)") }
+            guard code == 0 else { return }
+        }
+        for (bit, permission) in taken.members where isLockedElsewhere(Self.unsharedLockBase + off_t(bit)) {
+            throw .locked(path: path, reason: "Failed to get \"\(permission.name)\" lock")
+        }
+        for (bit, permission) in unshared.members where isLockedElsewhere(Self.takenLockBase + off_t(bit)) {
+            throw .locked(path: path, reason: "Failed to get shared \"\(permission.name)\" lock")
+        }
+    }
+
+    /// Drops this file description's image locks (closing the file drops them too).
+    func releaseLocks() {
+        var request = Self.lockRequest(
+            type: F_UNLCK, start: Self.takenLockBase, length: 2 * (Self.unsharedLockBase - Self.takenLockBase))
+        _ = fileControl(Self.setOFDLock, &request)
+    }
+
+    /// qemu_lock_fd_test: would an exclusive lock on `byte` conflict with another file description's?
+    private func isLockedElsewhere(_ byte: off_t) -> Bool {
+        var request = Self.lockRequest(type: F_WRLCK, start: byte, length: 1)
+        return fileControl(Self.getOFDLock, &request) == 0 && request.l_type != Int16(F_UNLCK)
+    }
+
+    private static func lockRequest(type: Int32, start: off_t, length: off_t) -> flock {
+        var request = flock()
+        request.l_type = Int16(type)
+        request.l_whence = Int16(SEEK_SET)
+        request.l_start = start
+        request.l_len = length
+        request.l_pid = 0  // required by the OFD commands
+        return request
+    }
+
+    /// fcntl(2) with a lock argument, retrying EINTR; 0 or the errno.
+    private func fileControl(_ command: Int32, _ request: inout flock) -> Int32 {
+        while fcntl(descriptor, command, &request) != 0 {
             if errno == EINTR { continue }
             return errno
         }

@@ -10,7 +10,9 @@ extension Qcow2Image {
         if let backingFile = options.backingFile {
             let resolved = DiskImages.resolve(backingFile: backingFile, relativeTo: path)
             if size == nil {
-                let backingImage = try DiskImages.open(path: resolved, format: backingFormat, readOnly: true)
+                // Only the size is read: qemu-img opens the backing file sharing everything here.
+                let backingImage = try DiskImages.open(
+                    path: resolved, format: backingFormat, readOnly: true, sharing: .forceShare)
                 size = backingImage.virtualSize
             }
             if backingFormat == nil { backingFormat = try? DiskImages.probeFormat(path: resolved) }
@@ -48,6 +50,7 @@ extension Qcow2Image {
         for cluster in 0..<3 { block.setRefcount(cluster, order: geometry.refcountOrder, 1) }
         try file.write(at: 2 * clusterSize, bytes: block.bytes)
         try file.synchronize()
+        file.releaseLocks()
 
         let image = try Qcow2Image(
             path: path, readOnly: false, backingChainLimit: 0, allowCorrupt: false, openBacking: false, visited: [])

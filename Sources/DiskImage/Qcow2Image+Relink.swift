@@ -4,9 +4,12 @@ extension Qcow2Image {
     /// Opens only this image, read-only, leaving its backing file closed: for reading the header and
     /// metadata of an image whose backing file may be missing (`info`, `rebase -u`). Ranges the image
     /// does not map read as zeroes.
-    public static func openIgnoringBacking(path: String) throws(DiskImageError) -> Qcow2Image {
+    public static func openIgnoringBacking(
+        path: String, sharing: ImageSharing = .standard
+    ) throws(DiskImageError) -> Qcow2Image {
         try Qcow2Image(
-            path: path, readOnly: true, backingChainLimit: 0, allowCorrupt: false, openBacking: false, visited: [])
+            path: path, readOnly: true, backingChainLimit: 0, allowCorrupt: false, openBacking: false, visited: [],
+            sharing: sharing)
     }
 
     /// Records another backing file (or none) and its format in the header (qcow2 spec "Header",

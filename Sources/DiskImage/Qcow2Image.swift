@@ -62,21 +62,22 @@ public final class Qcow2Image: DiskImage, @unchecked Sendable {
     ///
     /// Opened for writing, an image whose dirty bit is set (lazy refcounts after a crash) gets its
     /// refcounts repaired first, as QEMU does; an image marked corrupt is refused unless
-    /// `allowCorrupt` (for `check(repair:)`).
+    /// `allowCorrupt` (for `check(repair:)`). The image and its backing files are locked for `sharing`.
     public convenience init(
         path: String, readOnly: Bool = false, backingChainLimit: Int = 16,
-        allowCorrupt: Bool = false
+        allowCorrupt: Bool = false, sharing: ImageSharing = .standard
     ) throws(DiskImageError) {
         try self.init(
             path: path, readOnly: readOnly, backingChainLimit: backingChainLimit, allowCorrupt: allowCorrupt,
-            openBacking: true, visited: [])
+            openBacking: true, visited: [], sharing: sharing, backingSharing: sharing)
     }
 
     init(
         path: String, readOnly: Bool, backingChainLimit: Int, allowCorrupt: Bool, openBacking: Bool,
-        visited: [FileIdentity]
+        visited: [FileIdentity], sharing: ImageSharing = .standard, backingSharing: ImageSharing = .standard
     ) throws(DiskImageError) {
-        let file = try ImageFile(path: path, readOnly: readOnly)
+        let file = try ImageFile(
+            path: path, readOnly: readOnly, locks: try sharing.locks(format: .qcow2, readOnly: readOnly))
         let identity = try file.identity()
         let fileIdentity = FileIdentity(device: identity.device, inode: identity.inode)
         guard !visited.contains(fileIdentity) else {
@@ -119,7 +120,7 @@ public final class Qcow2Image: DiskImage, @unchecked Sendable {
             }
             backing = try DiskImages.openChain(
                 path: DiskImages.resolve(backingFile: name, relativeTo: path), format: format,
-                depthLimit: backingChainLimit - 1, visited: visited + [fileIdentity])
+                depthLimit: backingChainLimit - 1, visited: visited + [fileIdentity], sharing: backingSharing)
         }
 
         self.path = path
@@ -333,7 +334,11 @@ public final class Qcow2Image: DiskImage, @unchecked Sendable {
 
     func closeLocked() throws(DiskImageError) {
         guard !isClosed else { return }
-        defer { isClosed = true }
+        defer {
+            isClosed = true
+            // Reopening the file in this process must not meet this object's locks.
+            file.releaseLocks()
+        }
         guard !isReadOnly else { return }
         try writeBackMetadata()
         if header.incompatibleFeatures.contains(.dirty) {

@@ -11,9 +11,9 @@ public final class RawImage: DiskImage, @unchecked Sendable {
     private let file: ImageFile
     private let size: Atomic<UInt64>
 
-    /// Opens an existing raw image (a regular file or block device).
-    public init(path: String, readOnly: Bool = false) throws(DiskImageError) {
-        file = try ImageFile(path: path, readOnly: readOnly)
+    /// Opens an existing raw image (a regular file or block device), locked for `sharing`.
+    public init(path: String, readOnly: Bool = false, sharing: ImageSharing = .standard) throws(DiskImageError) {
+        file = try ImageFile(path: path, readOnly: readOnly, locks: try sharing.locks(format: .raw, readOnly: readOnly))
         size = Atomic(try file.length())
         self.path = path
         self.isReadOnly = readOnly

@@ -35,6 +35,8 @@ public final class Machine: @unchecked Sendable {
     private let virtioDevices: [any VirtioDevice]
     /// Flushed (and qcow2 images closed) when the machine ends, whatever the guest did before.
     private let diskBackends: [any BlockBackend]
+    /// QEMU's image locks on the raw disks (qcow2 images hold their own), released with the machine.
+    private let diskLeases: [ImageLease]
     private let consoleSocket: ConsoleSocket?
     /// The PM1 registers, for the power button.
     private let acpiPower: ACPIPowerDevice
@@ -102,6 +104,7 @@ public final class Machine: @unchecked Sendable {
         self.ioLoop = ioLoop
         self.virtioDevices = virtioDevices
         diskBackends = virtioBackends.disks
+        diskLeases = virtioBackends.diskLeases
         consoleSocket = virtioBackends.console
         self.serialSocket = serialSocket
         core = MachineCore(
@@ -152,13 +155,18 @@ public final class Machine: @unchecked Sendable {
     /// or tap fails fast.
     struct VirtioBackends {
         var disks: [any BlockBackend] = []
+        var diskLeases: [ImageLease] = []
         var networks: [any NetworkBackend] = []
         var console: ConsoleSocket?
     }
 
     static func openVirtioBackends(_ config: MachineConfig) throws -> VirtioBackends {
         var backends = VirtioBackends()
-        backends.disks = try config.disks.map(openDisk)
+        for disk in config.disks {
+            let (backend, lease) = try openDisk(disk)
+            backends.disks.append(backend)
+            if let lease { backends.diskLeases.append(lease) }
+        }
         backends.networks = try config.networks.map { network in
             do {
                 switch network.tap {
@@ -176,8 +184,14 @@ public final class Machine: @unchecked Sendable {
     }
 
     /// A raw image through `RawFileBackend` (which does O_DIRECT), a qcow2 image and its backing chain
-    /// through the DiskImage library.
-    static func openDisk(_ disk: MachineConfig.Disk) throws -> any BlockBackend {
+    /// through the DiskImage library. Both are locked as QEMU locks a guest's disks, so QEMU, qemu-img
+    /// and swiftvirt-img refuse to write an image the guest uses (and this refuses one they write);
+    /// for raw, the returned lease holds the locks.
+    static func openDisk(_ disk: MachineConfig.Disk) throws -> (any BlockBackend, ImageLease?) {
+        func raw() throws -> (any BlockBackend, ImageLease?) {
+            let lease = try ImageLease(path: disk.path, format: .raw, readOnly: disk.readOnly, sharing: .device)
+            return (try RawFileBackend(path: disk.path, readOnly: disk.readOnly, direct: disk.direct), lease)
+        }
         do {
             switch disk.format {
             case nil:
@@ -186,16 +200,17 @@ public final class Machine: @unchecked Sendable {
                         "--disk \(disk.path) starts like a qcow2 image: add format=qcow2 (or format=raw to serve"
                             + " the file as it is)")
                 }
-                return try RawFileBackend(path: disk.path, readOnly: disk.readOnly, direct: disk.direct)
+                return try raw()
             case "raw":
-                return try RawFileBackend(path: disk.path, readOnly: disk.readOnly, direct: disk.direct)
+                return try raw()
             case "qcow2":
                 guard !disk.direct else {
                     throw VMMError.invalidConfiguration(
                         "--disk \(disk.path): direct=on is supported for raw images only")
                 }
-                let image = try DiskImages.open(path: disk.path, format: .qcow2, readOnly: disk.readOnly)
-                return DiskImageBlockBackend(image: image)
+                let image = try DiskImages.open(
+                    path: disk.path, format: .qcow2, readOnly: disk.readOnly, sharing: .device)
+                return (DiskImageBlockBackend(image: image), nil)
             case let other?:
                 throw VMMError.invalidConfiguration("--disk \(disk.path): unknown format '\(other)' (raw, qcow2)")
             }

@@ -25,8 +25,7 @@ struct Check: ImageCommand {
         help: ArgumentHelp("Source cache mode (accepted, ignored).", valueName: "src_cache"))
     var cache: String?
 
-    @Flag(name: .customShort("U"), help: "Accepted for compatibility.")
-    var forceShare = false
+    @OptionGroup var forceShare: ForceShareOption
 
     @Flag(name: .customShort("q"), help: "Quiet.")
     var quiet = false
@@ -48,10 +47,11 @@ struct Check: ImageCommand {
 
         let imageFormat = try ImageOpener.format(of: path, formatName: format)
         guard imageFormat == .qcow2 else {
-            _ = try ImageOpener.open(path, formatName: format, readOnly: mode == .none)
+            _ = try ImageOpener.open(path, formatName: format, readOnly: mode == .none, forceShare: forceShare.enabled)
             throw ToolError("This image format does not support checks", exitCode: 63)
         }
-        let image = try ImageOpener.openQcow2(path, readOnly: mode == .none, allowCorrupt: mode != .none)
+        let image = try ImageOpener.openQcow2(
+            path, readOnly: mode == .none, allowCorrupt: mode != .none, forceShare: forceShare.enabled)
         defer { try? image.close() }
 
         // qemu-img reports what a read-only pass finds before repairing, then what the repair did.

@@ -44,7 +44,11 @@ struct Commit: ImageCommand {
 
     mutating func execute() throws(ToolError) -> Int32 {
         guard files.count == 1, let path = files.first else { throw ToolError.usage("Expecting one image file name") }
-        let image = try ImageOpener.open(path, formatName: format, readOnly: false)
+        // Opened once as qemu-img opens it, so another process's locks fail it with qemu-img's message;
+        // then kept open with its chain sharing everything, as its base is about to be opened for writing
+        // here (QEMU's commit job takes write permission on the base node it already holds).
+        _ = try ImageOpener.open(path, formatName: format, readOnly: false)
+        let image = try ImageOpener.open(path, formatName: format, readOnly: false, backingSharing: .forceShare)
         let bar = ProgressBar(enabled: progress && !quiet)
         bar.set(0)
         defer { bar.end() }

@@ -31,8 +31,7 @@ struct Compare: ImageCommand {
         help: ArgumentHelp("Source cache mode (accepted, ignored).", valueName: "src_cache"))
     var cache: String?
 
-    @Flag(name: .customShort("U"), help: "Accepted for compatibility.")
-    var forceShare = false
+    @OptionGroup var forceShare: ForceShareOption
 
     @Argument(help: "filename1 filename2")
     var files: [String] = []
@@ -53,8 +52,10 @@ struct Compare: ImageCommand {
         let first: any DiskImage
         let second: any DiskImage
         do {
-            first = try ImageOpener.open(files[0], formatName: firstFormat, readOnly: true)
-            second = try ImageOpener.open(files[1], formatName: secondFormat, readOnly: true)
+            first = try ImageOpener.open(
+                files[0], formatName: firstFormat, readOnly: true, forceShare: forceShare.enabled)
+            second = try ImageOpener.open(
+                files[1], formatName: secondFormat, readOnly: true, forceShare: forceShare.enabled)
         } catch {
             throw error.withExitCode(2)
         }

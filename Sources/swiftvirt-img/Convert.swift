@@ -69,8 +69,7 @@ struct Convert: ImageCommand {
     @Flag(name: .customShort("W"), help: "Out-of-order writes (accepted; writes are in order).")
     var outOfOrder = false
 
-    @Flag(name: .customShort("U"), help: "Accepted for compatibility.")
-    var forceShare = false
+    @OptionGroup var forceShare: ForceShareOption
 
     @Option(
         name: .customShort("l", allowingJoined: true),
@@ -112,7 +111,8 @@ struct Convert: ImageCommand {
         defer { bar.end() }
         var images: [any DiskImage] = []
         for path in files.dropLast() {
-            images.append(try ImageOpener.open(path, formatName: format, readOnly: true))
+            images.append(
+                try ImageOpener.open(path, formatName: format, readOnly: true, forceShare: forceShare.enabled))
         }
         let sources = try ConvertSources(images)
         let targetFormat = try ImageFormatName.forCreating(outputFormat)

@@ -17,8 +17,7 @@ struct DD: ImageCommand {
         name: .customShort("O", allowingJoined: true), help: ArgumentHelp("Output format.", valueName: "output_fmt"))
     var outputFormat = "raw"
 
-    @Flag(name: .customShort("U"), help: "Accepted for compatibility.")
-    var forceShare = false
+    @OptionGroup var forceShare: ForceShareOption
 
     @Argument(help: "bs=BYTES count=N skip=N if=FILE of=FILE")
     var operands: [String] = []
@@ -46,7 +45,7 @@ struct DD: ImageCommand {
             }
         }
         guard let input, let output else { throw ToolError("Must specify both input and output files") }
-        let source = try ImageOpener.open(input, formatName: format, readOnly: true)
+        let source = try ImageOpener.open(input, formatName: format, readOnly: true, forceShare: forceShare.enabled)
         guard let targetFormat = DiskImageFormat(rawValue: outputFormat) else {
             throw ToolError("Unknown file format")
         }

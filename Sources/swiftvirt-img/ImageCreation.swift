@@ -59,7 +59,9 @@ struct ImageCreation {
                 let knownFormat = try backingFormatName.flatMap { (name) throws(ToolError) in
                     try ImageFormatName.forOpening(name)
                 }
-                backingImage = try DiskImages.open(path: resolved, format: knownFormat, readOnly: true)
+                // Only the size is read; qemu-img opens the backing file sharing everything here.
+                backingImage = try DiskImages.open(
+                    path: resolved, format: knownFormat, readOnly: true, sharing: .forceShare)
             } catch let error as ToolError {
                 throw ToolError(error.message, hints: ["Could not open backing image."])
             } catch let error as DiskImageError {
@@ -124,7 +126,7 @@ struct ImageCreation {
                 try ImageIO.write(image, at: 0, [UInt8](repeating: 0, count: Int(min(bytes, 4096))))
             }
         } catch {
-            throw ToolError(ImageOpener.describe(error))
+            throw ImageOpener.plain(error)
         }
     }
 
@@ -220,7 +222,7 @@ struct ImageCreation {
         do {
             try Qcow2Image.create(path: path, options: create)
         } catch {
-            throw ToolError(ImageOpener.describe(error))
+            throw ImageOpener.plain(error)
         }
     }
 }

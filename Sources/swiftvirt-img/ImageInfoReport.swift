@@ -14,19 +14,19 @@ struct ImageInfoReport {
     var header: Qcow2HeaderInfo?
     var snapshots: [Qcow2SnapshotInfo] = []
 
-    /// Opens `path` alone (as `formatName`, or probed) and reads what `info` shows.
-    static func collect(path: String, formatName: String?) throws(ToolError) -> ImageInfoReport {
+    /// Opens `path` alone (as `formatName`, or probed), locked for `sharing`, and reads what `info` shows.
+    static func collect(path: String, formatName: String?, sharing: ImageSharing) throws(ToolError) -> ImageInfoReport {
         let format = try ImageOpener.format(of: path, formatName: formatName)
         do {
             switch format {
             case .raw:
-                let image = try RawImage(path: path, readOnly: true)
+                let image = try RawImage(path: path, readOnly: true, sharing: sharing)
                 // QEMU counts whole sectors: a file of 1000 bytes is a 1024-byte raw disk.
                 let sectors = image.virtualSize / 512 + (image.virtualSize % 512 == 0 ? 0 : 1)
                 return ImageInfoReport(
                     filename: path, format: .raw, virtualSize: sectors * 512, actualSize: allocatedBytes(path))
             case .qcow2:
-                let image = try Qcow2Image.openIgnoringBacking(path: path)
+                let image = try Qcow2Image.openIgnoringBacking(path: path, sharing: sharing)
                 return ImageInfoReport(
                     filename: path, format: .qcow2, virtualSize: image.virtualSize, actualSize: allocatedBytes(path),
                     header: image.headerInfo, snapshots: image.snapshotList)

@@ -14,7 +14,7 @@ struct ImageTool: ParsableCommand {
         version: "swiftvirt-img version 1.0 (qemu-img 7.2 compatible)",
         subcommands: [
             Create.self, Info.self, Check.self, Convert.self, Compare.self, Map.self, Snapshot.self,
-            Resize.self, Rebase.self, Commit.self, Measure.self, Amend.self, DD.self,
+            Resize.self, Rebase.self, Commit.self, Measure.self, Amend.self, DD.self, Bench.self,
         ])
 
     static func main() {

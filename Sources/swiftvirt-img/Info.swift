@@ -16,8 +16,7 @@ struct Info: ImageCommand {
     @Flag(name: .customLong("backing-chain"), help: "Also show every image of the backing chain.")
     var backingChain = false
 
-    @Flag(name: .customShort("U"), help: "Accepted for compatibility (images are opened without locks).")
-    var forceShare = false
+    @OptionGroup var forceShare: ForceShareOption
 
     @Flag(name: .customLong("image-opts"), help: .hidden)
     var imageOptions = false
@@ -43,7 +42,8 @@ struct Info: ImageCommand {
             guard reports.count < Self.chainLimit else {
                 throw ToolError("The backing chain of '\(path)' is longer than \(Self.chainLimit) images")
             }
-            let report = try ImageInfoReport.collect(path: imagePath, formatName: imageFormat)
+            let report = try ImageInfoReport.collect(
+                path: imagePath, formatName: imageFormat, sharing: ImageOpener.sharing(forceShare.enabled))
             reports.append(report)
             guard backingChain, let next = report.fullBackingFilename else { break }
             current = (next, report.header?.backingFormat)

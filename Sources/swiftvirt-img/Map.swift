@@ -20,8 +20,7 @@ struct Map: ImageCommand {
     @Option(name: .customLong("max-length"), help: "Bytes to map at most.")
     var maxLength: String?
 
-    @Flag(name: .customShort("U"), help: "Accepted for compatibility.")
-    var forceShare = false
+    @OptionGroup var forceShare: ForceShareOption
 
     @Argument(help: "filename")
     var files: [String] = []
@@ -31,7 +30,7 @@ struct Map: ImageCommand {
         let start = try startOffset.map { (text) throws(ToolError) in try SizeParser.argument("start offset", text) }
         let limit = try maxLength.map { (text) throws(ToolError) in try SizeParser.argument("max length", text) }
         guard files.count == 1, let path = files.first else { throw ToolError.usage("Expecting one image file name") }
-        let image = try ImageOpener.open(path, formatName: format, readOnly: true)
+        let image = try ImageOpener.open(path, formatName: format, readOnly: true, forceShare: forceShare.enabled)
         let names = ChainStatus.fileNames(image)
         let size = image.virtualSize
         let first = min(start ?? 0, size)

@@ -26,8 +26,7 @@ struct Measure: ImageCommand {
     @Option(name: .customLong("output"), help: ArgumentHelp("human or json.", valueName: "ofmt"))
     var output: String?
 
-    @Flag(name: .customShort("U"), help: "Accepted for compatibility.")
-    var forceShare = false
+    @OptionGroup var forceShare: ForceShareOption
 
     @Argument(help: "filename")
     var files: [String] = []
@@ -45,7 +44,7 @@ struct Measure: ImageCommand {
             throw ToolError("Either --size N or one filename must be specified.")
         }
         let source = try path.map { (path) throws(ToolError) in
-            try ImageOpener.open(path, formatName: format, readOnly: true)
+            try ImageOpener.open(path, formatName: format, readOnly: true, forceShare: forceShare.enabled)
         }
         let targetFormat = try ImageFormatName.forCreating(outputFormat)
         if optionList.wantsHelp {

@@ -41,8 +41,7 @@ struct Rebase: ImageCommand {
         help: ArgumentHelp("Source cache mode (accepted, ignored).", valueName: "src_cache"))
     var sourceCache: String?
 
-    @Flag(name: .customShort("U"), help: "Accepted for compatibility.")
-    var forceShare = false
+    @OptionGroup var forceShare: ForceShareOption
 
     @Argument(help: "filename")
     var files: [String] = []
@@ -75,7 +74,9 @@ struct Rebase: ImageCommand {
                 _ = try ImageOpener.open(path, formatName: format, readOnly: false)
             }
         } else {
-            let image = try ImageOpener.open(path, formatName: format, readOnly: false)
+            // -U applies to the backing files, as in qemu-img.
+            let image = try ImageOpener.open(
+                path, formatName: format, readOnly: false, backingSharing: ImageOpener.sharing(forceShare.enabled))
             imageFormat = image.format
             if let qcow2 = image as? Qcow2Image {
                 try copyDifferences(qcow2, path: path, newBacking: newBacking, bar: bar)
@@ -114,7 +115,9 @@ struct Rebase: ImageCommand {
                 prefixDepth = depth
             } else {
                 do {
-                    newImage = try DiskImages.open(path: resolved, format: format, readOnly: true)
+                    newImage = try DiskImages.open(
+                        path: resolved, format: format, readOnly: true,
+                        sharing: ImageOpener.sharing(forceShare.enabled))
                 } catch {
                     throw ToolError("Could not open new backing file '\(newBacking)': \(ImageOpener.describe(error))")
                 }

@@ -27,8 +27,7 @@ struct Snapshot: ImageCommand {
     @Flag(name: .customShort("q"), help: "Quiet.")
     var quiet = false
 
-    @Flag(name: .customShort("U"), help: "Accepted for compatibility.")
-    var forceShare = false
+    @OptionGroup var forceShare: ForceShareOption
 
     @Argument(help: "filename")
     var files: [String] = []
@@ -42,7 +41,7 @@ struct Snapshot: ImageCommand {
         }
         guard files.count == 1, let path = files.first else { throw ToolError.usage("Expecting one image file name") }
         let listing = list == 1 || (apply.isEmpty && create.isEmpty && delete.isEmpty)
-        let image = try ImageOpener.open(path, formatName: nil, readOnly: listing)
+        let image = try ImageOpener.open(path, formatName: nil, readOnly: listing, forceShare: forceShare.enabled)
         let qcow2 = image as? Qcow2Image
         defer { try? qcow2?.close() }
 

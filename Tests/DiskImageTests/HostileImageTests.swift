@@ -207,6 +207,7 @@ import Testing
         let image = try Qcow2Image(path: path, readOnly: true)
         #expect(image.headerInfo.corrupt)
         #expect(try ImageBytes.read(image).count == 4 << 20)
+        try image.close()
         // A check with repair clears the bit when nothing is wrong.
         let repairing = try Qcow2Image(path: path, allowCorrupt: true)
         #expect(try repairing.check(repair: .all).isClean)

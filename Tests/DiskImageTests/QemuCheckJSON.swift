@@ -22,8 +22,9 @@ struct QemuCheckJSON: Decodable {
         case leaks
     }
 
+    /// qemu-img check -U: the test may still hold the image open (and locked).
     static func run(_ path: String) throws -> QemuCheckJSON {
-        let result = try QemuTool.imageStatus("check", "--output=json", path)
+        let result = try QemuTool.imageStatus("check", "-U", "--output=json", path)
         return try JSONDecoder().decode(QemuCheckJSON.self, from: Data(result.output.utf8))
     }
 }

@@ -36,6 +36,7 @@ import Testing
         let readOnly = try Qcow2Image(path: path, readOnly: true)
         #expect(try ImageBytes.read(readOnly) == expected)
         #expect(try !readOnly.check().isClean)
+        try readOnly.close()
         // Opening for writing repairs first, as QEMU does.
         let image = try Qcow2Image(path: path)
         #expect(!image.headerInfo.dirty)
@@ -145,6 +146,7 @@ import Testing
         let theirs = try QemuCheckJSON.run(path)
         #expect(report.isClean, "\(report.messages)")
         #expect(report.imageEndOffset == theirs.imageEndOffset)
+        try readOnly.close()  // its locks would refuse the writer below
 
         let image = try Qcow2Image(path: path)
         try ImageBytes.write(image, at: 2 << 20, [7, 7, 7])

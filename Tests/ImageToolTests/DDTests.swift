@@ -19,10 +19,7 @@ import Testing
 
     @Test func copiesLikeQemuImg() throws {
         let scratch = try Scratch()
-        let fixtures = try scratch.directory("fixtures")
-        try Fixtures.overlay(in: fixtures)
-        try Fixtures.raw(in: fixtures)
-        let files = ["data.qcow2", "top.qcow2", "disk.raw"]
+        let (fixtures, files) = try Fixtures.overlayAndRaw(in: scratch)
         for arguments in Self.cases {
             let run = try SideBySide.run(["dd"] + arguments, files: files, from: fixtures, in: scratch)
             run.expectIdenticalOutput("\(arguments)")

@@ -27,6 +27,14 @@ enum Fixtures {
         return "top.qcow2"
     }
 
+    /// A "fixtures" directory with data.qcow2, top.qcow2 (over it) and disk.raw; their names.
+    static func overlayAndRaw(in scratch: Scratch) throws -> (directory: String, files: [String]) {
+        let directory = try scratch.directory("fixtures")
+        try overlay(in: directory)
+        try raw(in: directory)
+        return (directory, ["data.qcow2", "top.qcow2", "disk.raw"])
+    }
+
     /// 4 MiB raw with data in its second MiB.
     @discardableResult
     static func raw(in directory: String, name: String = "disk.raw") throws -> String {

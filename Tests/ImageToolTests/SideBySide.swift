@@ -4,8 +4,8 @@ import Testing
 /// Runs one command line with qemu-img and with swiftvirt-img, each in its own copy of the same files,
 /// so the outputs, exit statuses and resulting files can be compared.
 struct SideBySide {
-    let qemu: ToolProcess.Outcome
-    let ours: ToolProcess.Outcome
+    var qemu: ToolProcess.Outcome
+    var ours: ToolProcess.Outcome
     /// Where each tool ran (relative paths in `arguments` resolve there).
     let qemuDirectory: String
     let oursDirectory: String
