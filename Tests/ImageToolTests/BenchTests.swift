@@ -90,16 +90,28 @@ private final class BusyWriter {
         process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = ["bench", "-w", "-c", "2000000000", "-S", "65536", "-t", "unsafe", path]
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        let log = URL(fileURLWithPath: directory).appendingPathComponent("busy-writer.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let output = try FileHandle(forWritingTo: log)
+        defer { try? output.close() }
+        process.standardOutput = output
+        process.standardError = output
         try process.run()
-        for _ in 0..<400 where process.isRunning {
+        // Bounded by time, not by rounds: on a loaded machine each probe takes a while.
+        let deadline = Date().addingTimeInterval(60)
+        var lastProbe = ""
+        while process.isRunning && Date() < deadline {
             let probe = try ToolProcess.run(ToolProcess.qemuImg, ["info", path], in: directory)
             if probe.stderr.contains("lock") { return }
+            lastProbe = probe.stderr
             usleep(25_000)
         }
+        let running = process.isRunning
         kill()
-        throw ToolProcess.Failure("\(tool) bench never held \(path)")
+        let written = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        throw ToolProcess.Failure(
+            "\(tool) bench never held \(path) (\(running ? "still running" : "exited \(process.terminationStatus)"));"
+                + " its output: \(written.suffix(500)); last probe: \(lastProbe.suffix(300))")
     }
 
     func kill() {
