@@ -124,16 +124,19 @@ public struct DomainInterface: Hashable, Sendable {
     public var model: String
     /// `<target dev=...>`: the host tap's name.
     public var targetDevice: String?
+    /// `<mtu size=...>`: the MTU of the host tap and the one the guest is told about.
+    public var mtu: UInt32?
     public internal(set) var unmodeled: UnmodeledXML
 
     public init(
         connection: Connection, macAddress: MACAddress = .random(), model: String = "virtio",
-        targetDevice: String? = nil
+        targetDevice: String? = nil, mtu: UInt32? = nil
     ) {
         self.connection = connection
         self.macAddress = macAddress
         self.model = model
         self.targetDevice = targetDevice
+        self.mtu = mtu
         self.unmodeled = UnmodeledXML()
     }
 }

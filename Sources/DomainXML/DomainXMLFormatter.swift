@@ -107,6 +107,9 @@ enum DomainXMLFormatter {
             element.children.append(XMLTreeElement(name: "target", attributes: [XMLAttribute("dev", target)]))
         }
         element.children.append(XMLTreeElement(name: "model", attributes: [XMLAttribute("type", interface.model)]))
+        if let mtu = interface.mtu {
+            element.children.append(XMLTreeElement(name: "mtu", attributes: [XMLAttribute("size", String(mtu))]))
+        }
         interface.unmodeled.merge(into: &element)
         return element
     }

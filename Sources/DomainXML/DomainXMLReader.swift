@@ -181,9 +181,17 @@ enum DomainXMLReader {
             throw .unsupported("interface model '\(model)' is not supported; use 'virtio'")
         }
         let targetDevice = element.child("target")?.attribute("dev")
+        var mtu: UInt32?
+        if let text = element.child("mtu")?.attribute("size") {
+            guard let size = UInt32(text), size > 0 else {
+                throw .invalid(
+                    "Invalid value for attribute 'size' in element 'mtu': '\(text)'. Expected non-zero value")
+            }
+            mtu = size
+        }
         element.ignoreChildren("alias")
         var interface = DomainInterface(
-            connection: connection, macAddress: macAddress, model: model, targetDevice: targetDevice)
+            connection: connection, macAddress: macAddress, model: model, targetDevice: targetDevice, mtu: mtu)
         interface.unmodeled = element.leftovers()
         return interface
     }

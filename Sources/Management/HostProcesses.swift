@@ -79,14 +79,26 @@ enum HostProcesses {
     }()
 
     /// Starts `executable` detached: its own session, stdin from /dev/null, stdout and stderr appended
-    /// to `logPath`, default signal handling and an empty signal mask. Returns its pid; the caller
-    /// reaps it with `condition(of:startTicks:)`.
+    /// to `logPath`, `passing` as descriptors 3, 4, ... (nothing else inherited), default signal
+    /// handling and an empty signal mask. Returns its pid; the caller reaps it with
+    /// `condition(of:startTicks:)`.
     static func spawnDetached(
-        executable: String, arguments: [String], logPath: String
+        executable: String, arguments: [String], logPath: String, passing: [Int32] = []
     ) throws(SystemCallError) -> pid_t {
         let log = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard log >= 0 else { throw SystemCallError("open", logPath, errno: errno) }
         defer { close(log) }
+        // Copies numbered above every target, so no dup2 below overwrites a descriptor still to be
+        // passed; close-on-exec, so only the dup2'd targets reach the child.
+        let firstInherited: Int32 = 3
+        let firstUnused = firstInherited + Int32(passing.count)
+        var sources: [Int32] = []
+        defer { for source in sources { close(source) } }
+        for descriptor in passing {
+            let copy = fcntl(descriptor, F_DUPFD_CLOEXEC, firstUnused)
+            guard copy >= 0 else { throw SystemCallError("fcntl(F_DUPFD_CLOEXEC)", "\(descriptor)", errno: errno) }
+            sources.append(copy)
+        }
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -94,7 +106,10 @@ enum HostProcesses {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, log, 1)
         posix_spawn_file_actions_adddup2(&actions, log, 2)
-        if let addCloseFrom { _ = addCloseFrom(&actions, 3) }
+        for (offset, source) in sources.enumerated() {
+            posix_spawn_file_actions_adddup2(&actions, source, firstInherited + Int32(offset))
+        }
+        if let addCloseFrom { _ = addCloseFrom(&actions, firstUnused) }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

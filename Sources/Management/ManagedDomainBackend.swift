@@ -82,6 +82,8 @@ public actor ManagedDomainBackend: DomainBackend {
     var uuidsByName: [String: DomainUUID] = [:]
     var jobs = DomainJobQueue()
     var nextID: Int32 = 1
+    /// The next `vnetN` tried for a bridge interface without a name of its own.
+    var nextTapIndex = 0
     private var monitor: Task<Void, Never>?
 
     init(configuration: Configuration) {

@@ -50,8 +50,8 @@ extension ManagedDomainBackend {
             let domain = try existingDomain(uuid)
             guard domain.vmm == nil else { throw LibvirtError.operationInvalid("domain is already running") }
             guard let definition = domain.persistent else { throw LibvirtError.noDomain(.uuid(uuid)) }
-            let vmm = try await launch(definition, id: takeID(), paused: flags & LifecycleFlag.startPaused != 0)
-            recordStarted(uuid, definition: definition, vmm: vmm)
+            let (vmm, live) = try await launch(definition, id: takeID(), paused: flags & LifecycleFlag.startPaused != 0)
+            recordStarted(uuid, definition: live, vmm: vmm)
             return try existingDomain(uuid).status
         }
     }
@@ -83,8 +83,9 @@ extension ManagedDomainBackend {
                 }
                 // An inactive persistent domain of the same name and UUID runs this definition once
                 // and stays persistent, as with libvirt.
-                let vmm = try await launch(definition, id: takeID(), paused: flags & LifecycleFlag.startPaused != 0)
-                recordStarted(uuid, definition: definition, vmm: vmm)
+                let (vmm, live) = try await launch(
+                    definition, id: takeID(), paused: flags & LifecycleFlag.startPaused != 0)
+                recordStarted(uuid, definition: live, vmm: vmm)
                 return try existingDomain(uuid).status
             }
         } catch {
@@ -219,9 +220,12 @@ extension ManagedDomainBackend {
         return max(1, Int(clamping: seconds) &* 1000 &+ Int(attoseconds / 1_000_000_000_000_000))
     }
 
-    /// Starts a VMM for `definition` and returns once it answers on its control socket. On any failure
-    /// the process is killed and its run files removed: a start is all or nothing.
-    func launch(_ definition: DomainDefinition, id: Int32, paused: Bool) async throws -> RunningVMM {
+    /// Starts a VMM for `definition` and returns once it answers on its control socket, with the
+    /// definition it runs (bridge interfaces' taps named). On any failure the process is killed, its
+    /// taps go and its run files are removed: a start is all or nothing.
+    func launch(
+        _ definition: DomainDefinition, id: Int32, paused: Bool
+    ) async throws -> (vmm: RunningVMM, live: DomainDefinition) {
         let files = configuration.paths.runFiles(definition.name)
         let commandLine = try VMMCommandLine(definition: definition, files: files)
         for path in commandLine.inputFiles {
@@ -231,9 +235,14 @@ extension ManagedDomainBackend {
                 throw ManagementError.inaccessibleFile(path: path, errno: error.errno)
             }
         }
+        // The daemon's descriptors on the taps close when `taps` is emptied, right after the spawn (or
+        // on any failure before it): from then on the VMM alone keeps them alive.
+        let connected = try connectBridgeInterfaces(definition)
+        let live = connected.live
+        var taps = connected.taps
         removeRunFiles(files)
         do {
-            try HostFiles.writeAtomically(files.liveDefinition, Array(definition.xml().utf8))
+            try HostFiles.writeAtomically(files.liveDefinition, Array(live.xml().utf8))
         } catch {
             throw ManagementError.system(error)
         }
@@ -245,8 +254,10 @@ extension ManagedDomainBackend {
                 + ([executable] + commandLine.arguments).map(Self.shellQuoted).joined(separator: " ") + "\n")
         let pid: Int32
         do {
+            defer { taps.removeAll() }
             pid = try HostProcesses.spawnDetached(
-                executable: executable, arguments: commandLine.arguments, logPath: files.log)
+                executable: executable, arguments: commandLine.arguments, logPath: files.log,
+                passing: taps.map(\.descriptor))
         } catch {
             removeRunFiles(files)
             throw ManagementError.startFailed(domain: definition.name, detail: "\(error)")
@@ -274,7 +285,7 @@ extension ManagedDomainBackend {
             removeRunFiles(files)
             throw error
         }
-        return vmm
+        return (vmm, live)
     }
 
     private func writeRuntimeRecord(
@@ -375,7 +386,9 @@ extension ManagedDomainBackend {
             definition.onReboot == .restart
         {
             do {
-                domains[uuid]?.vmm = try await launch(definition, id: vmm.id, paused: false)
+                let (relaunched, live) = try await launch(definition, id: vmm.id, paused: false)
+                domains[uuid]?.vmm = relaunched
+                domains[uuid]?.live = live
                 // Still running under the same id: libvirt reports a reboot, not a lifecycle change.
                 if let restarted = domains[uuid] { emit(restarted.status.remoteDomain, .reboot) }
                 return

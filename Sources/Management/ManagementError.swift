@@ -17,6 +17,8 @@ public enum ManagementError: Error, Hashable, Sendable, CustomStringConvertible 
     case operationUnsupported(String)
     /// Reading or writing the daemon's own files failed.
     case system(SystemCallError)
+    /// Setting up a domain's host network (a tap, its bridge) failed.
+    case hostNetwork(HostNetworkError)
 
     public var libvirtError: LibvirtError {
         switch self {
@@ -38,6 +40,9 @@ public enum ManagementError: Error, Hashable, Sendable, CustomStringConvertible 
                 code: .operationUnsupported, domain: .qemu, message: "Operation not supported: \(detail)")
         case .system(let error):
             return .internalError("\(error)")
+        case .hostNetwork(let error):
+            // virnetdev.c reports these with virReportSystemError, from no particular driver.
+            return LibvirtError(code: .systemError, domain: .none, message: error.description)
         }
     }
 

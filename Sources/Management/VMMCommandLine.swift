@@ -3,11 +3,15 @@ import DomainXML
 /// The `swiftvirt run` invocation for a domain: the bridge from libvirt's model to the VMM's CLI.
 ///
 /// `swiftvirt run --kernel K [--initrd I] [--cmdline C] --memory <MiB>M --cpus N
-///  [--disk path=P[,readonly=on][,format=qcow2][,serial=S]]... [--net tap=NAME,mac=M]...
+///  [--disk path=P[,readonly=on][,format=qcow2][,serial=S]]... [--net tap=NAME|fd=N,mac=M[,mtu=U]]...
 ///  --serial socket=<run>/<name>.serial --control-socket <run>/<name>.ctl`
 ///
 /// Whatever the VMM cannot run is refused here, before anything is spawned, with the reason.
 struct VMMCommandLine: Hashable, Sendable {
+    /// The descriptor number the first passed tap gets in the VMM; the next ones follow in the order
+    /// of the domain's bridge interfaces.
+    static let firstTapDescriptor: Int32 = 3
+
     /// The arguments after the executable.
     var arguments: [String]
     /// Files the VMM opens at start (kernel, initrd, disk images), checked before spawning so a
@@ -41,8 +45,11 @@ struct VMMCommandLine: Hashable, Sendable {
             arguments += ["--disk", try Self.diskOption(disk)]
             inputFiles.append(disk.sourceFile)
         }
+        var passedTaps: Int32 = 0
         for interface in definition.devices.interfaces {
-            arguments += ["--net", try Self.networkOption(interface)]
+            let descriptor = Self.firstTapDescriptor + passedTaps
+            if case .bridge = interface.connection { passedTaps += 1 }
+            arguments += ["--net", try Self.networkOption(interface, passedDescriptor: descriptor)]
         }
         arguments += ["--serial", "socket=" + files.serialSocket, "--control-socket", files.controlSocket]
         self.arguments = arguments
@@ -71,7 +78,12 @@ struct VMMCommandLine: Hashable, Sendable {
         return option
     }
 
-    static func networkOption(_ interface: DomainInterface) throws(ManagementError) -> String {
+    /// A bridge interface's tap is created by the daemon and passed to the VMM as descriptor
+    /// `passedDescriptor` (docs/decisions/0006); an ethernet interface's tap is opened by the VMM by name.
+    static func networkOption(
+        _ interface: DomainInterface, passedDescriptor: Int32
+    ) throws(ManagementError) -> String {
+        var option: String
         switch interface.connection {
         case .ethernet:
             guard let tap = interface.targetDevice, !tap.isEmpty else {
@@ -79,17 +91,29 @@ struct VMMCommandLine: Hashable, Sendable {
                     "interface \(interface.macAddress) of type 'ethernet' needs <target dev='TAPNAME'/>: "
                         + "SwiftVirt opens (or creates) that tap device")
             }
-            return "tap=" + (try value(tap, what: "tap name")) + ",mac=" + interface.macAddress.description
+            option = "tap=" + (try value(tap, what: "tap name"))
         case .network(let network):
             throw .unsupportedConfiguration(
-                "interface type 'network' (network '\(network)') is not supported yet; use type='ethernet' "
-                    + "with <target dev='TAPNAME'/> and attach the tap to the network's bridge")
-        case .bridge(let bridge):
-            throw .unsupportedConfiguration(
-                "interface type 'bridge' (bridge '\(bridge)') is not supported yet; use type='ethernet' "
-                    + "with <target dev='TAPNAME'/> and add the tap to '\(bridge)'")
+                "interface type 'network' (network '\(network)') is not supported yet: SwiftVirt has no virtual "
+                    + "networks; use type='bridge' with <source bridge='BRIDGE'/> on a host bridge")
+        case .bridge:
+            option = "fd=\(passedDescriptor)"
         }
+        option += ",mac=" + interface.macAddress.description
+        if let mtu = interface.mtu {
+            guard (Self.minimumMTU...Self.maximumMTU).contains(mtu) else {
+                throw .unsupportedConfiguration(
+                    "interface \(interface.macAddress): MTU \(mtu) is outside \(Self.minimumMTU)...\(Self.maximumMTU), "
+                        + "the range SwiftVirt's virtio-net takes")
+            }
+            option += ",mtu=\(mtu)"
+        }
+        return option
     }
+
+    /// ETH_MIN_MTU and the largest MTU a tap (and the VMM's virtio-net) takes.
+    static let minimumMTU: UInt32 = 68
+    static let maximumMTU: UInt32 = 65535
 
     /// A value inside the VMM's `key=value,key=value` options, which have no escaping.
     private static func value(_ text: String, what: String) throws(ManagementError) -> String {

@@ -151,6 +151,10 @@ struct DomainXMLErrorTests {
                 "XML error: unable to parse mac address 'zz:54:00:00:00:01'"
             ),
             (
+                "<devices><interface type='bridge'><source bridge='br0'/><mtu size='0'/></interface></devices>",
+                "XML error: Invalid value for attribute 'size' in element 'mtu': '0'. Expected non-zero value"
+            ),
+            (
                 "<devices><disk type='file'><source file='/a'/><target dev='vda'/></disk><disk type='file'><source file='/b'/><target dev='vda'/></disk></devices>",
                 "XML error: target 'vda' duplicated for disk sources '/a' and '/b'"
             ),

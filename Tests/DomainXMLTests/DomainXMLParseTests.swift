@@ -50,6 +50,7 @@ let fullDomainXML = """
         <interface type='bridge'>
           <source bridge='br0'/>
           <target dev='tap7'/>
+          <mtu size='9000'/>
         </interface>
         <serial type='pty'>
           <target port='0'/>
@@ -101,6 +102,9 @@ struct DomainXMLParseTests {
         #expect(domain.devices.interfaces[0].macAddress.description == "52:54:00:aa:bb:cc")
         #expect(domain.devices.interfaces[1].connection == .bridge("br0"))
         #expect(domain.devices.interfaces[1].targetDevice == "tap7")
+        #expect(domain.devices.interfaces[0].mtu == nil)
+        #expect(domain.devices.interfaces[1].mtu == 9000)
+        #expect(domain.xml().contains("<model type='virtio'/>\n      <mtu size='9000'/>"))
         #expect(domain.devices.interfaces[1].macAddress.octets.prefix(3) == [0x52, 0x54, 0x00])
 
         #expect(domain.devices.serials == [DomainCharacterDevice(port: 0)])

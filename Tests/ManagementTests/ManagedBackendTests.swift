@@ -154,13 +154,14 @@ struct ManagedBackendTests {
                 missingError?.libvirtError.message.contains("Cannot access storage file '/nonexistent/vmlinux'") == true
             )
 
-            let bridged = try await backend.define(
-                xml: fixture.xml(name: "gamma", devices: "<interface type='bridge'><source bridge='br0'/></interface>"),
+            let networked = try await backend.define(
+                xml: fixture.xml(
+                    name: "gamma", devices: "<interface type='network'><source network='default'/></interface>"),
                 flags: 0)
-            let bridgeError = await #expect(throws: ManagementError.self) {
-                try await backend.start(bridged.uuid, flags: 0)
+            let networkError = await #expect(throws: ManagementError.self) {
+                try await backend.start(networked.uuid, flags: 0)
             }
-            #expect(bridgeError?.libvirtError.code == .configUnsupported)
+            #expect(networkError?.libvirtError.code == .configUnsupported)
 
             // A transient domain that fails to start does not linger.
             await #expect(throws: ManagementError.self) {

@@ -40,6 +40,33 @@ struct VMMCommandLineTests {
         #expect(commandLine.inputFiles == ["/k", "/i", "/root.img", "/data.qcow2"])
     }
 
+    @Test("bridge interfaces take the passed tap descriptors 3, 4... in interface order; <mtu> reaches the VMM")
+    func bridgeInterfaces() throws {
+        let definition = try Self.definition(
+            devices: """
+                <interface type='bridge'><mac address='52:54:00:00:00:01'/><source bridge='br0'/></interface>
+                <interface type='ethernet'><mac address='52:54:00:00:00:02'/><target dev='tap0'/>
+                  <mtu size='9000'/></interface>
+                <interface type='bridge'><mac address='52:54:00:00:00:03'/><source bridge='br1'/>
+                  <target dev='mine0'/><model type='virtio'/><mtu size='1400'/></interface>
+                """)
+        let arguments = try VMMCommandLine(definition: definition, files: Self.files).arguments
+        let networks = arguments.indices.filter { arguments[$0] == "--net" }.map { arguments[$0 + 1] }
+        #expect(
+            networks == [
+                "fd=3,mac=52:54:00:00:00:01", "tap=tap0,mac=52:54:00:00:00:02,mtu=9000",
+                "fd=4,mac=52:54:00:00:00:03,mtu=1400",
+            ])
+    }
+
+    @Test("the tap's own MAC is the guest's with a host-side first octet, as libvirt sets it")
+    func hostSideAddress() throws {
+        let guest = try #require(MACAddress(string: "52:54:00:ab:cd:ef"))
+        #expect(ManagedDomainBackend.hostSideAddress(guest) == [0xFE, 0x54, 0x00, 0xAB, 0xCD, 0xEF])
+        let already = try #require(MACAddress(string: "fe:54:00:ab:cd:ef"))
+        #expect(ManagedDomainBackend.hostSideAddress(already) == [0xFA, 0x54, 0x00, 0xAB, 0xCD, 0xEF])
+    }
+
     @Test("memory rounds up to whole MiB; vdz sorts before vdaa")
     func arithmetic() throws {
         #expect(VMMCommandLine.mebibytes(kibibytes: 1) == 1)
@@ -54,8 +81,8 @@ struct VMMCommandLineTests {
     @Test(
         "what the VMM cannot run is refused with the reason",
         arguments: [
-            ("<interface type='bridge'><source bridge='br0'/></interface>", "interface type 'bridge'"),
             ("<interface type='network'><source network='default'/></interface>", "interface type 'network'"),
+            ("<interface type='bridge'><source bridge='br0'/><mtu size='65536'/></interface>", "MTU 65536"),
             ("<interface type='ethernet'/>", "needs <target dev='TAPNAME'/>"),
             ("<disk type='file'><source file='/a,b.img'/><target dev='vda' bus='virtio'/></disk>", "contains a comma"),
         ])
