@@ -8,21 +8,37 @@ import NIOPosix
     import Glibc
 #endif
 
-/// One UNIX socket the daemon listens on.
-struct RemoteListener: Sendable {
-    var path: String
+/// One socket the daemon listens on: a UNIX socket (libvirtd's libvirt-sock and libvirt-sock-ro) or a
+/// TCP port (libvirtd's 16509, `qemu+tcp://`).
+struct RemoteListener: Sendable, CustomStringConvertible {
+    enum Address: Hashable, Sendable {
+        /// A socket file with this mode: 0700 for the read-write socket (root only, so AUTH_NONE is
+        /// safe), 0777 for the read-only one (libvirtd's defaults).
+        case unix(path: String, mode: mode_t)
+        case tcp(TCPListenAddress)
+    }
+
+    var address: Address
     /// Connections on this socket may only call procedures that change nothing (libvirt-sock-ro).
     var readOnly: Bool
-    /// Who may connect: 0700 for the read-write socket (root only, so AUTH_NONE is safe), 0777 for
-    /// the read-only one (libvirtd's defaults).
-    var mode: mode_t
 
     static func readWrite(_ path: String) -> RemoteListener {
-        RemoteListener(path: path, readOnly: false, mode: 0o700)
+        RemoteListener(address: .unix(path: path, mode: 0o700), readOnly: false)
     }
 
     static func readOnly(_ path: String) -> RemoteListener {
-        RemoteListener(path: path, readOnly: true, mode: 0o777)
+        RemoteListener(address: .unix(path: path, mode: 0o777), readOnly: true)
+    }
+
+    static func tcp(_ address: TCPListenAddress, readOnly: Bool) -> RemoteListener {
+        RemoteListener(address: .tcp(address), readOnly: readOnly)
+    }
+
+    var description: String {
+        switch address {
+        case .unix(let path, _): return path
+        case .tcp(let address): return "tcp \(address)"
+        }
     }
 }
 
@@ -56,12 +72,14 @@ struct RemoteServer: Sendable {
         defer { for path in createdPaths { SocketPath.remove(path) } }
         do {
             for listener in listeners {
-                try SocketPath.prepare(listener.path)
+                if case .unix(let path, _) = listener.address { try SocketPath.prepare(path) }
                 let channel = try await bind(listener)
-                createdPaths.append(listener.path)
                 bound.append((listener, channel))
-                try SocketPath.setMode(listener.path, listener.mode)
-                logger.info("listening", metadata: ["socket": "\(listener.path)", "readOnly": "\(listener.readOnly)"])
+                if case .unix(let path, let mode) = listener.address {
+                    createdPaths.append(path)
+                    try SocketPath.setMode(path, mode)
+                }
+                logger.info("listening", metadata: ["socket": "\(listener)", "readOnly": "\(listener.readOnly)"])
             }
         } catch {
             // Starting is all or nothing: sockets bound before the failure are closed again.
@@ -79,16 +97,25 @@ struct RemoteServer: Sendable {
     private func bind(
         _ listener: RemoteListener
     ) async throws -> NIOAsyncChannel<NIOAsyncChannel<RPCInbound, ByteBuffer>, Never> {
-        try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 128)
-            .bind(unixDomainSocketPath: listener.path, cleanupExistingSocketFile: false) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(
-                            RPCFrameDecoder(), maximumBufferSize: RPCFrameDecoder.maximumBufferSize))
-                    return try NIOAsyncChannel<RPCInbound, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
+        let bootstrap = ServerBootstrap(group: group).serverChannelOption(.backlog, value: 128)
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<RPCInbound, ByteBuffer>> = {
+            channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(
+                    ByteToMessageHandler(RPCFrameDecoder(), maximumBufferSize: RPCFrameDecoder.maximumBufferSize))
+                return try NIOAsyncChannel<RPCInbound, ByteBuffer>(wrappingChannelSynchronously: channel)
             }
+        }
+        switch listener.address {
+        case .unix(let path, _):
+            return try await bootstrap.bind(
+                unixDomainSocketPath: path, cleanupExistingSocketFile: false, childChannelInitializer: initializer)
+        case .tcp(let address):
+            // A restarted daemon rebinds at once, as libvirtd does, rather than wait out TIME_WAIT.
+            return try await bootstrap.serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.so_keepalive), value: 1)
+                .bind(host: address.host, port: address.port, childChannelInitializer: initializer)
+        }
     }
 
     private func accept(

@@ -29,6 +29,32 @@ struct SwiftVirtDaemon: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not listen on the read-only socket.")
     var noReadonlySocket = false
 
+    @Option(
+        name: .customLong("listen-tcp"),
+        help: ArgumentHelp(
+            "Also serve on TCP (libvirt's qemu+tcp://, port \(TCPListenAddress.libvirtPort)); the address "
+                + "defaults to \(TCPListenAddress.defaultHost). Needs --tcp-auth none.",
+            valueName: "[address:]port"),
+        transform: { text in
+            do {
+                return try TCPListenAddress(parsing: text)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        })
+    var listenTCP: TCPListenAddress?
+
+    @Option(
+        name: .customLong("tcp-auth"),
+        help: ArgumentHelp(
+            "Authentication on the TCP socket: only 'none' (swiftvirtd has no SASL), so that anyone who can "
+                + "reach the port controls every VM is said out loud.",
+            valueName: "none"))
+    var tcpAuth: String?
+
+    @Flag(name: .customLong("tcp-readonly"), help: "Serve the TCP socket read-only.")
+    var tcpReadOnly = false
+
     @Option(name: .long, help: "Persistent domain definitions and autostart links (domains/, autostart/).")
     var stateDir = "/etc/swiftvirt"
 
@@ -62,6 +88,32 @@ struct SwiftVirtDaemon: AsyncParsableCommand {
         if let vmmExecutable, !vmmExecutable.hasPrefix("/") {
             throw ValidationError("--swiftvirt needs an absolute path")
         }
+        try validateTCP()
+    }
+
+    /// libvirt's TCP transport without TLS requires SASL, which swiftvirtd lacks: TCP is served only
+    /// when authentication is explicitly waived. A refusal exits 1 (a configuration error, not usage).
+    private func validateTCP() throws(DaemonConfigurationError) {
+        guard let listenTCP else {
+            if tcpAuth != nil || tcpReadOnly {
+                throw DaemonConfigurationError(
+                    "--tcp-auth and --tcp-readonly apply to --listen-tcp, which is not given")
+            }
+            return
+        }
+        switch tcpAuth {
+        case "none"?:
+            return
+        case nil:
+            throw DaemonConfigurationError(
+                "--listen-tcp \(listenTCP) refused: libvirt's TCP transport needs SASL authentication, which "
+                    + "swiftvirtd does not have. Pass --tcp-auth none to serve it without authentication "
+                    + "(anyone who can reach the port then controls every VM; add --tcp-readonly to allow only "
+                    + "read-only access), or reach the daemon over its UNIX socket (e.g. qemu+ssh://)")
+        case let other?:
+            throw DaemonConfigurationError(
+                "--tcp-auth '\(other)' is not supported: swiftvirtd has no SASL; the only value is 'none'")
+        }
     }
 
     /// `swiftvirt` next to this executable, as the two are installed together.
@@ -81,6 +133,14 @@ struct SwiftVirtDaemon: AsyncParsableCommand {
         logger.logLevel = logLevel
         var listeners = [RemoteListener.readWrite(socket)]
         if !noReadonlySocket { listeners.append(.readOnly(readonlySocket)) }
+        if let listenTCP {
+            listeners.append(.tcp(listenTCP, readOnly: tcpReadOnly))
+            logger.warning(
+                tcpReadOnly
+                    ? "TCP without authentication: anyone who can reach \(listenTCP) can list every VM and read its definition"
+                    : "TCP without authentication: anyone who can reach \(listenTCP) controls every VM",
+                metadata: ["listen": "\(listenTCP)", "auth": "none", "readOnly": "\(tcpReadOnly)"])
+        }
         guard let executable = vmmExecutable ?? Self.siblingVMMExecutable() else {
             throw ValidationError("cannot find this executable's directory; pass --swiftvirt PATH")
         }
@@ -121,5 +181,14 @@ struct SwiftVirtDaemon: AsyncParsableCommand {
         } catch is CancellationError {
             return
         }
+    }
+}
+
+/// A daemon configuration swiftvirtd refuses to start with; unlike a usage error it exits 1.
+struct DaemonConfigurationError: Error, CustomStringConvertible {
+    var description: String
+
+    init(_ description: String) {
+        self.description = description
     }
 }

@@ -71,14 +71,19 @@ final class DaemonProcess: @unchecked Sendable {
         return path
     }
 
-    /// Starts the daemon and waits until its socket accepts connections.
-    func start() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Self.executable())
-        process.arguments = [
+    /// The arguments `start` passes, then `extra`.
+    func arguments(_ extra: [String] = []) -> [String] {
+        [
             "--socket", socketPath, "--no-readonly-socket", "--state-dir", fixture.paths.stateDirectory,
             "--run-dir", fixture.paths.runDirectory, "--swiftvirt", fixture.fakeVMM, "--log-level", "debug",
-        ]
+        ] + extra
+    }
+
+    /// Starts the daemon (with `extraArguments`) and waits until its socket accepts connections.
+    func start(extraArguments: [String] = []) async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try Self.executable())
+        process.arguments = arguments(extraArguments)
         if !FileManager.default.fileExists(atPath: logPath) {
             _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         }
@@ -120,9 +125,9 @@ final class DaemonProcess: @unchecked Sendable {
         try await virsh(arguments)
     }
 
-    func virsh(_ arguments: [String]) async throws -> CommandResult {
+    func virsh(_ arguments: [String], uri: String? = nil) async throws -> CommandResult {
         try await run(
-            "/usr/bin/virsh", ["-c", uri] + arguments,
+            "/usr/bin/virsh", ["-c", uri ?? self.uri] + arguments,
             environment: ["LC_ALL": "C", "HOME": fixture.directory, "PATH": "/usr/bin:/bin"])
     }
 
