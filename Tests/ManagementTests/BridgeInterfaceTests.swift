@@ -160,4 +160,34 @@ struct BridgeInterfaceTests {
             }
         }
     }
+
+    @Test("a re-adopted domain keeps its tap and its name; a VMM that died while no backend watched took its tap")
+    func readoption() async throws {
+        try await TestBridge.with(mtu: 1500) { bridge in
+            try await withFixture { fixture in
+                let devices = "<interface type='bridge'><source bridge='\(bridge.name)'/></interface>"
+                let first = try await fixture.open()
+                let alpha = try await first.define(xml: fixture.xml(name: "alpha", devices: devices), flags: 0)
+                let beta = try await first.define(xml: fixture.xml(name: "beta", devices: devices), flags: 0)
+                _ = try await first.start(alpha.uuid, flags: 0)
+                _ = try await first.start(beta.uuid, flags: 0)
+                let alphaTaps = try Self.targetDevices(try await first.xmlDescription(alpha.uuid, flags: []))
+                let betaTaps = try Self.targetDevices(try await first.xmlDescription(beta.uuid, flags: []))
+                #expect(alphaTaps.count == 1 && betaTaps.count == 1 && alphaTaps != betaTaps)
+                await first.close()
+                let betaPID = try #require(fixture.pid(of: "beta"))
+                kill(betaPID, SIGKILL)
+                var status: Int32 = 0
+                waitpid(betaPID, &status, 0)
+
+                let second = try await fixture.open()
+                #expect(try await second.lookup(.name("beta")).state == .shutoff)
+                #expect(betaTaps.allSatisfy { !interfaceExists($0) }, "\(betaTaps)")
+                #expect(try Self.targetDevices(try await second.xmlDescription(alpha.uuid, flags: [])) == alphaTaps)
+                #expect(alphaTaps.allSatisfy { interfaceMaster($0) == bridge.name })
+                try await second.destroy(alpha.uuid, flags: 0)
+                #expect(alphaTaps.allSatisfy { !interfaceExists($0) }, "\(alphaTaps)")
+            }
+        }
+    }
 }

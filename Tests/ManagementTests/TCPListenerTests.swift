@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Management
+@testable import swiftvirtd
 
 /// A loopback TCP port nobody listens on now: the kernel picks one for a socket bound to port 0,
 /// which is closed again (a small window in which another process could take it).
@@ -129,6 +130,17 @@ struct TCPListenerTests {
                 try DaemonProcess.executable(), daemon.arguments(["--listen-tcp", String(port)]),
                 environment: ["LC_ALL": "C", "PATH": "/usr/bin:/bin"])
             #expect(plain.error.contains("Pass --tcp-auth none"), "\(plain)")
+        }
+    }
+
+    @Test("--listen-tcp takes PORT, ADDRESS:PORT and [IPv6]:PORT; anything else is refused with the reason")
+    func listenAddress() throws {
+        #expect(try TCPListenAddress(parsing: "16509") == TCPListenAddress(host: "127.0.0.1", port: 16509))
+        #expect(try TCPListenAddress(parsing: "0.0.0.0:1") == TCPListenAddress(host: "0.0.0.0", port: 1))
+        let v6 = try TCPListenAddress(parsing: "[::1]:65535")
+        #expect(v6 == TCPListenAddress(host: "::1", port: 65535) && v6.description == "[::1]:65535")
+        for bad in ["", "0", "65536", "host:", ":80", "::1:80", "[::1]80", "[::1", "x:y"] {
+            #expect(throws: TCPListenAddress.ParseError.self, "\(bad)") { try TCPListenAddress(parsing: bad) }
         }
     }
 }
