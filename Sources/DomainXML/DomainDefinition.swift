@@ -72,6 +72,7 @@ public struct DomainDefinition: Hashable, Sendable {
         }
         for serial in devices.serials { result += serial.unmodeled.warnings(at: "domain/devices/serial") }
         for console in devices.consoles { result += console.unmodeled.warnings(at: "domain/devices/console") }
+        for rng in devices.randomNumberGenerators { result += rng.unmodeled.warnings(at: "domain/devices/rng") }
         return result
     }
 
