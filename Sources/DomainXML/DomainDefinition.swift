@@ -4,8 +4,8 @@ import LibvirtProtocol
 /// value: `parse` reads and checks it, `xml(live:)` writes it back in libvirt's shape. Elements and
 /// attributes SwiftVirt does not model are kept in `unmodeled` and listed in `warnings`.
 public struct DomainDefinition: Hashable, Sendable {
-    /// The most vCPUs a SwiftVirt machine takes.
-    public static let maxVirtualCPUs: UInt32 = 255
+    /// The most vCPUs a SwiftVirt machine takes: the VMM's ceiling, `MachineConfig.maximumVCPUs`.
+    public static let maxVirtualCPUs: UInt32 = 254
 
     /// `<domain type=...>`: "kvm" (or "qemu", which SwiftVirt also runs on KVM).
     public var hypervisorType: String

@@ -181,3 +181,40 @@ public struct ConnectGetMaxVcpusArgs: XDRCodable, Hashable {
         try encoder.encodeOptionalString(type)
     }
 }
+
+/// `remote_connect_get_domain_capabilities_args`: what the client wants capabilities for; any of the
+/// four may be NULL (the daemon's default). The reply is a `StringMessage` (the XML).
+public struct ConnectGetDomainCapabilitiesArgs: XDRCodable, Hashable {
+    public var emulatorPath: String?
+    public var architecture: String?
+    public var machine: String?
+    public var virtualizationType: String?
+    public var flags: UInt32
+
+    public init(
+        emulatorPath: String? = nil, architecture: String? = nil, machine: String? = nil,
+        virtualizationType: String? = nil, flags: UInt32 = 0
+    ) {
+        self.emulatorPath = emulatorPath
+        self.architecture = architecture
+        self.machine = machine
+        self.virtualizationType = virtualizationType
+        self.flags = flags
+    }
+
+    public init(from decoder: inout XDRDecoder) throws(XDRDecodingError) {
+        emulatorPath = try decoder.decodeOptionalString()
+        architecture = try decoder.decodeOptionalString()
+        machine = try decoder.decodeOptionalString()
+        virtualizationType = try decoder.decodeOptionalString()
+        flags = try decoder.decodeUInt32()
+    }
+
+    public func encode(to encoder: inout XDREncoder) throws(XDREncodingError) {
+        try encoder.encodeOptionalString(emulatorPath)
+        try encoder.encodeOptionalString(architecture)
+        try encoder.encodeOptionalString(machine)
+        try encoder.encodeOptionalString(virtualizationType)
+        encoder.encode(flags)
+    }
+}

@@ -13,6 +13,8 @@ public struct LibvirtErrorCode: RawRepresentable, Hashable, Sendable {
     public static let domainExists = LibvirtErrorCode(rawValue: 28)
     public static let operationDenied = LibvirtErrorCode(rawValue: 29)
     public static let xmlDetail = LibvirtErrorCode(rawValue: 35)
+    /// VIR_ERR_SYSTEM_ERROR: a system call failed.
+    public static let systemError = LibvirtErrorCode(rawValue: 38)
     public static let rpc = LibvirtErrorCode(rawValue: 39)
     public static let noDomain = LibvirtErrorCode(rawValue: 42)
     public static let invalidMAC = LibvirtErrorCode(rawValue: 44)

@@ -201,7 +201,8 @@ struct DomainXMLErrorTests {
                 "<devices><serial type='file'/></devices>",
                 "unsupported configuration: serial type 'file' is not supported; use type='pty'"
             ),
-            ("<vcpu>300</vcpu>", "unsupported configuration: 300 vCPUs exceed the maximum of 255"),
+            ("<vcpu>300</vcpu>", "unsupported configuration: 300 vCPUs exceed the maximum of 254"),
+            ("<vcpu>255</vcpu>", "unsupported configuration: 255 vCPUs exceed the maximum of 254"),
             (
                 "<devices><rng model='virtio-transitional'><backend model='random'/></rng></devices>",
                 "unsupported configuration: rng model 'virtio-transitional' is not supported; use model='virtio'"
