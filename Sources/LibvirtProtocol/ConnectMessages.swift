@@ -218,3 +218,56 @@ public struct ConnectGetDomainCapabilitiesArgs: XDRCodable, Hashable {
         encoder.encode(flags)
     }
 }
+
+/// `remote_nonnull_storage_pool`: a pool's name and UUID, the same layout as a network's.
+public typealias RemoteStoragePool = RemoteNetwork
+
+/// `remote_connect_list_all_storage_pools_args`: `needResults` 0 asks for the count only; `flags`
+/// filter by state and pool type.
+public struct ListAllStoragePoolsArgs: XDRCodable, Hashable {
+    public var needResults: Int32
+    public var flags: UInt32
+
+    public init(needResults: Int32, flags: UInt32) {
+        self.needResults = needResults
+        self.flags = flags
+    }
+
+    public init(from decoder: inout XDRDecoder) throws(XDRDecodingError) {
+        needResults = try decoder.decodeInt32()
+        flags = try decoder.decodeUInt32()
+    }
+
+    public func encode(to encoder: inout XDREncoder) throws(XDREncodingError) {
+        encoder.encode(needResults)
+        encoder.encode(flags)
+    }
+}
+
+/// `remote_connect_list_all_storage_pools_ret`: the pools (empty unless asked for) and their count.
+public struct ListAllStoragePoolsReply: XDRCodable, Hashable {
+    /// REMOTE_STORAGE_POOL_LIST_MAX.
+    public static let maxCount = 4096
+    public var pools: [RemoteStoragePool]
+    public var count: UInt32
+
+    public init(pools: [RemoteStoragePool], count: UInt32) {
+        self.pools = pools
+        self.count = count
+    }
+
+    public init(from decoder: inout XDRDecoder) throws(XDRDecodingError) {
+        // A pool takes at least 4 (name length) + 16 (uuid) bytes.
+        pools = try decoder.decodeArray(maxCount: Self.maxCount, minimumElementSize: 20) {
+            (decoder: inout XDRDecoder) throws(XDRDecodingError) in try RemoteStoragePool(from: &decoder)
+        }
+        count = try decoder.decodeUInt32()
+    }
+
+    public func encode(to encoder: inout XDREncoder) throws(XDREncodingError) {
+        try encoder.encodeArray(pools, maxCount: Self.maxCount) {
+            encoder, pool throws(XDREncodingError) in try pool.encode(to: &encoder)
+        }
+        encoder.encode(count)
+    }
+}
