@@ -4,8 +4,8 @@ import LibvirtProtocol
 /// value: `parse` reads and checks it, `xml(live:)` writes it back in libvirt's shape. Elements and
 /// attributes SwiftVirt does not model are kept in `unmodeled` and listed in `warnings`.
 public struct DomainDefinition: Hashable, Sendable {
-    /// The most vCPUs a SwiftVirt machine takes.
-    public static let maxVirtualCPUs: UInt32 = 255
+    /// The most vCPUs a SwiftVirt machine takes: the VMM's ceiling, `MachineConfig.maximumVCPUs`.
+    public static let maxVirtualCPUs: UInt32 = 254
 
     /// `<domain type=...>`: "kvm" (or "qemu", which SwiftVirt also runs on KVM).
     public var hypervisorType: String
@@ -72,6 +72,7 @@ public struct DomainDefinition: Hashable, Sendable {
         }
         for serial in devices.serials { result += serial.unmodeled.warnings(at: "domain/devices/serial") }
         for console in devices.consoles { result += console.unmodeled.warnings(at: "domain/devices/console") }
+        for rng in devices.randomNumberGenerators { result += rng.unmodeled.warnings(at: "domain/devices/rng") }
         return result
     }
 

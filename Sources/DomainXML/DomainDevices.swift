@@ -7,17 +7,21 @@ public struct DomainDevices: Hashable, Sendable {
     public var interfaces: [DomainInterface]
     public var serials: [DomainCharacterDevice]
     public var consoles: [DomainCharacterDevice]
+    /// `<rng>`: at most one (the VMM has one virtio-rng device).
+    public var randomNumberGenerators: [DomainRNG]
     public internal(set) var unmodeled: UnmodeledXML
 
     public init(
         emulator: String? = nil, disks: [DomainDisk] = [], interfaces: [DomainInterface] = [],
-        serials: [DomainCharacterDevice] = [], consoles: [DomainCharacterDevice] = []
+        serials: [DomainCharacterDevice] = [], consoles: [DomainCharacterDevice] = [],
+        randomNumberGenerators: [DomainRNG] = []
     ) {
         self.emulator = emulator
         self.disks = disks
         self.interfaces = interfaces
         self.serials = serials
         self.consoles = consoles
+        self.randomNumberGenerators = randomNumberGenerators
         self.unmodeled = UnmodeledXML()
     }
 
@@ -42,6 +46,9 @@ public struct DomainDevices: Hashable, Sendable {
             guard ports.insert(serial.port).inserted else {
                 throw .invalid("serial port \(serial.port) is defined more than once")
             }
+        }
+        guard randomNumberGenerators.count <= 1 else {
+            throw .unsupported("only one <rng> device is supported; the VMM has a single virtio-rng device")
         }
     }
 }
@@ -157,6 +164,23 @@ public struct DomainCharacterDevice: Hashable, Sendable {
     public init(port: UInt32 = 0, targetType: TargetType? = nil) {
         self.port = port
         self.targetType = targetType
+        self.unmodeled = UnmodeledXML()
+    }
+}
+
+/// `<rng model='virtio'>` with `<backend model='random'>`: a virtio-rng device. The VMM feeds it from
+/// getrandom(2), the kernel's CSPRNG behind both /dev/urandom and /dev/random, so those are the
+/// backend sources it honours.
+public struct DomainRNG: Hashable, Sendable {
+    /// Host files whose bytes getrandom(2) gives too.
+    public static let honouredSources: Set<String> = ["/dev/urandom", "/dev/random"]
+
+    /// `<backend model='random'>` text; libvirt's default is /dev/urandom.
+    public var backendSource: String
+    public internal(set) var unmodeled: UnmodeledXML
+
+    public init(backendSource: String = "/dev/urandom") {
+        self.backendSource = backendSource
         self.unmodeled = UnmodeledXML()
     }
 }

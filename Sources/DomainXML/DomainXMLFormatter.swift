@@ -67,6 +67,7 @@ enum DomainXMLFormatter {
         for console in devices.consoles {
             element.children.append(characterDevice("console", console, live: live))
         }
+        element.children += devices.randomNumberGenerators.map(randomNumberGenerator)
         devices.unmodeled.merge(into: &element)
         return element
     }
@@ -111,6 +112,16 @@ enum DomainXMLFormatter {
             element.children.append(XMLTreeElement(name: "mtu", attributes: [XMLAttribute("size", String(mtu))]))
         }
         interface.unmodeled.merge(into: &element)
+        return element
+    }
+
+    private static func randomNumberGenerator(_ rng: DomainRNG) -> XMLTreeElement {
+        var element = XMLTreeElement(
+            name: "rng", attributes: [XMLAttribute("model", "virtio")],
+            children: [
+                XMLTreeElement(name: "backend", attributes: [XMLAttribute("model", "random")], text: rng.backendSource)
+            ])
+        rng.unmodeled.merge(into: &element)
         return element
     }
 

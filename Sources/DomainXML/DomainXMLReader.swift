@@ -112,6 +112,7 @@ enum DomainXMLReader {
         for (index, console) in element.children("console").enumerated() {
             devices.consoles.append(try characterDevice(console, index: index, isConsole: true))
         }
+        for rng in element.children("rng") { devices.randomNumberGenerators.append(try randomNumberGenerator(rng)) }
         devices.unmodeled = element.leftovers()
         return devices
     }
@@ -194,6 +195,30 @@ enum DomainXMLReader {
             connection: connection, macAddress: macAddress, model: model, targetDevice: targetDevice, mtu: mtu)
         interface.unmodeled = element.leftovers()
         return interface
+    }
+
+    private static func randomNumberGenerator(_ element: ElementReader) throws(DomainXMLError) -> DomainRNG {
+        let model = element.attribute("model") ?? ""
+        guard model == "virtio" else {
+            throw .unsupported("rng model '\(model)' is not supported; use model='virtio'")
+        }
+        guard let backend = element.child("backend") else { throw .invalid("missing RNG device backend") }
+        let backendModel = backend.attribute("model") ?? ""
+        guard backendModel == "random" else {
+            throw .unsupported("rng backend model '\(backendModel)' is not supported; use model='random'")
+        }
+        let source = backend.text.trimmingWhitespace
+        var rng = DomainRNG()
+        if !source.isEmpty {
+            guard DomainRNG.honouredSources.contains(source) else {
+                throw .unsupported(
+                    "rng backend source '\(source)' is not supported: the VMM reads getrandom(2); use /dev/urandom")
+            }
+            rng.backendSource = source
+        }
+        element.ignoreChildren("alias")
+        rng.unmodeled = element.leftovers()
+        return rng
     }
 
     private static func characterDevice(

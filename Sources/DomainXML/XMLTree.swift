@@ -39,6 +39,9 @@ public struct XMLTreeElement: Hashable, Sendable {
         children.first { $0.name == name }
     }
 
+    /// The element as libvirt formats XML (two-space indentation, single-quoted attributes), escaped.
+    public var formatted: String { XMLTreeWriter.string(for: self) }
+
     public static func == (lhs: XMLTreeElement, rhs: XMLTreeElement) -> Bool {
         lhs.name == rhs.name && lhs.attributes == rhs.attributes && lhs.text == rhs.text
             && lhs.children == rhs.children

@@ -181,3 +181,93 @@ public struct ConnectGetMaxVcpusArgs: XDRCodable, Hashable {
         try encoder.encodeOptionalString(type)
     }
 }
+
+/// `remote_connect_get_domain_capabilities_args`: what the client wants capabilities for; any of the
+/// four may be NULL (the daemon's default). The reply is a `StringMessage` (the XML).
+public struct ConnectGetDomainCapabilitiesArgs: XDRCodable, Hashable {
+    public var emulatorPath: String?
+    public var architecture: String?
+    public var machine: String?
+    public var virtualizationType: String?
+    public var flags: UInt32
+
+    public init(
+        emulatorPath: String? = nil, architecture: String? = nil, machine: String? = nil,
+        virtualizationType: String? = nil, flags: UInt32 = 0
+    ) {
+        self.emulatorPath = emulatorPath
+        self.architecture = architecture
+        self.machine = machine
+        self.virtualizationType = virtualizationType
+        self.flags = flags
+    }
+
+    public init(from decoder: inout XDRDecoder) throws(XDRDecodingError) {
+        emulatorPath = try decoder.decodeOptionalString()
+        architecture = try decoder.decodeOptionalString()
+        machine = try decoder.decodeOptionalString()
+        virtualizationType = try decoder.decodeOptionalString()
+        flags = try decoder.decodeUInt32()
+    }
+
+    public func encode(to encoder: inout XDREncoder) throws(XDREncodingError) {
+        try encoder.encodeOptionalString(emulatorPath)
+        try encoder.encodeOptionalString(architecture)
+        try encoder.encodeOptionalString(machine)
+        try encoder.encodeOptionalString(virtualizationType)
+        encoder.encode(flags)
+    }
+}
+
+/// `remote_nonnull_storage_pool`: a pool's name and UUID, the same layout as a network's.
+public typealias RemoteStoragePool = RemoteNetwork
+
+/// `remote_connect_list_all_storage_pools_args`: `needResults` 0 asks for the count only; `flags`
+/// filter by state and pool type.
+public struct ListAllStoragePoolsArgs: XDRCodable, Hashable {
+    public var needResults: Int32
+    public var flags: UInt32
+
+    public init(needResults: Int32, flags: UInt32) {
+        self.needResults = needResults
+        self.flags = flags
+    }
+
+    public init(from decoder: inout XDRDecoder) throws(XDRDecodingError) {
+        needResults = try decoder.decodeInt32()
+        flags = try decoder.decodeUInt32()
+    }
+
+    public func encode(to encoder: inout XDREncoder) throws(XDREncodingError) {
+        encoder.encode(needResults)
+        encoder.encode(flags)
+    }
+}
+
+/// `remote_connect_list_all_storage_pools_ret`: the pools (empty unless asked for) and their count.
+public struct ListAllStoragePoolsReply: XDRCodable, Hashable {
+    /// REMOTE_STORAGE_POOL_LIST_MAX.
+    public static let maxCount = 4096
+    public var pools: [RemoteStoragePool]
+    public var count: UInt32
+
+    public init(pools: [RemoteStoragePool], count: UInt32) {
+        self.pools = pools
+        self.count = count
+    }
+
+    public init(from decoder: inout XDRDecoder) throws(XDRDecodingError) {
+        // A pool takes at least 4 (name length) + 16 (uuid) bytes.
+        pools = try decoder.decodeArray(maxCount: Self.maxCount, minimumElementSize: 20) {
+            (decoder: inout XDRDecoder) throws(XDRDecodingError) in try RemoteStoragePool(from: &decoder)
+        }
+        count = try decoder.decodeUInt32()
+    }
+
+    public func encode(to encoder: inout XDREncoder) throws(XDREncodingError) {
+        try encoder.encodeArray(pools, maxCount: Self.maxCount) {
+            encoder, pool throws(XDREncodingError) in try pool.encode(to: &encoder)
+        }
+        encoder.encode(count)
+    }
+}

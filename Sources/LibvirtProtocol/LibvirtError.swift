@@ -13,8 +13,12 @@ public struct LibvirtErrorCode: RawRepresentable, Hashable, Sendable {
     public static let domainExists = LibvirtErrorCode(rawValue: 28)
     public static let operationDenied = LibvirtErrorCode(rawValue: 29)
     public static let xmlDetail = LibvirtErrorCode(rawValue: 35)
+    /// VIR_ERR_SYSTEM_ERROR: a system call failed.
+    public static let systemError = LibvirtErrorCode(rawValue: 38)
     public static let rpc = LibvirtErrorCode(rawValue: 39)
     public static let noDomain = LibvirtErrorCode(rawValue: 42)
+    public static let noStoragePool = LibvirtErrorCode(rawValue: 49)
+    public static let noStorageVolume = LibvirtErrorCode(rawValue: 50)
     public static let invalidMAC = LibvirtErrorCode(rawValue: 44)
     public static let operationInvalid = LibvirtErrorCode(rawValue: 55)
     public static let configUnsupported = LibvirtErrorCode(rawValue: 67)
@@ -30,6 +34,7 @@ public struct LibvirtErrorDomain: RawRepresentable, Hashable, Sendable {
     public static let rpc = LibvirtErrorDomain(rawValue: 7)
     public static let qemu = LibvirtErrorDomain(rawValue: 10)
     public static let remote = LibvirtErrorDomain(rawValue: 13)
+    public static let storage = LibvirtErrorDomain(rawValue: 18)
     public static let domain = LibvirtErrorDomain(rawValue: 20)
 }
 
@@ -71,6 +76,16 @@ public struct LibvirtError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public static func noDomain(_ detail: String) -> LibvirtError {
         LibvirtError(code: .noDomain, domain: .qemu, message: "Domain not found: \(detail)")
+    }
+
+    /// VIR_ERR_NO_STORAGE_POOL; `detail` is e.g. "no storage pool with matching name 'x'".
+    public static func noStoragePool(_ detail: String) -> LibvirtError {
+        LibvirtError(code: .noStoragePool, domain: .storage, message: "Storage pool not found: \(detail)")
+    }
+
+    /// VIR_ERR_NO_STORAGE_VOL; `detail` is e.g. "no storage vol with matching path '/a.img'".
+    public static func noStorageVolume(_ detail: String) -> LibvirtError {
+        LibvirtError(code: .noStorageVolume, domain: .storage, message: "Storage volume not found: \(detail)")
     }
 
     public static func operationInvalid(_ detail: String) -> LibvirtError {

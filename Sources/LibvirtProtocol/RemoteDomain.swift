@@ -23,7 +23,8 @@ public struct RemoteDomain: XDRCodable, Hashable {
     }
 }
 
-/// `remote_nonnull_network`: only decoded to skip it inside error replies.
+/// `remote_nonnull_network` (and `remote_nonnull_storage_pool`, the same layout): decoded to skip it
+/// inside error replies; storage pool listings carry it too.
 public struct RemoteNetwork: XDRCodable, Hashable {
     public var name: String
     public var uuid: DomainUUID

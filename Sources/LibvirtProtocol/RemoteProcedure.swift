@@ -45,6 +45,14 @@ public struct RemoteProcedure: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let domainInterfaceStats = RemoteProcedure(rawValue: 65)
     public static let authList = RemoteProcedure(rawValue: 66)
     public static let connectNumOfStoragePools = RemoteProcedure(rawValue: 71)
+    public static let connectListStoragePools = RemoteProcedure(rawValue: 72)
+    public static let connectNumOfDefinedStoragePools = RemoteProcedure(rawValue: 73)
+    public static let connectListDefinedStoragePools = RemoteProcedure(rawValue: 74)
+    public static let storagePoolDefineXML = RemoteProcedure(rawValue: 77)
+    public static let storagePoolLookupByName = RemoteProcedure(rawValue: 84)
+    public static let storagePoolLookupByUUID = RemoteProcedure(rawValue: 85)
+    public static let storageVolumeLookupByKey = RemoteProcedure(rawValue: 96)
+    public static let storageVolumeLookupByPath = RemoteProcedure(rawValue: 97)
     public static let nodeGetFreeMemory = RemoteProcedure(rawValue: 102)
     /// Legacy lifecycle-event registration, one per connection (ret `cb_registered`).
     public static let connectDomainEventRegister = RemoteProcedure(rawValue: 105)
@@ -165,6 +173,14 @@ public struct RemoteProcedure: RawRepresentable, Hashable, Sendable, CustomStrin
         64: "virDomainBlockStats",
         65: "virDomainInterfaceStats",
         71: "virConnectNumOfStoragePools",
+        72: "virConnectListStoragePools",
+        73: "virConnectNumOfDefinedStoragePools",
+        74: "virConnectListDefinedStoragePools",
+        77: "virStoragePoolDefineXML",
+        84: "virStoragePoolLookupByName",
+        85: "virStoragePoolLookupByUUID",
+        96: "virStorageVolLookupByKey",
+        97: "virStorageVolLookupByPath",
         102: "virNodeGetFreeMemory",
         105: "virConnectDomainEventRegister",
         106: "virConnectDomainEventDeregister",

@@ -50,8 +50,6 @@ public enum ManagementError: Error, Hashable, Sendable, CustomStringConvertible 
 }
 
 extension LibvirtErrorCode {
-    /// VIR_ERR_SYSTEM_ERROR: a system call failed.
-    static let systemError = LibvirtErrorCode(rawValue: 38)
     /// VIR_ERR_OPERATION_UNSUPPORTED: valid request the driver cannot do.
     static let operationUnsupported = LibvirtErrorCode(rawValue: 84)
 }

@@ -3,7 +3,7 @@ import DomainXML
 /// The `swiftvirt run` invocation for a domain: the bridge from libvirt's model to the VMM's CLI.
 ///
 /// `swiftvirt run --kernel K [--initrd I] [--cmdline C] --memory <MiB>M --cpus N
-///  [--disk path=P[,readonly=on][,format=qcow2][,serial=S]]... [--net tap=NAME|fd=N,mac=M[,mtu=U]]...
+///  [--disk path=P[,readonly=on][,format=qcow2][,serial=S]]... [--net tap=NAME|fd=N,mac=M[,mtu=U]]... [--rng]
 ///  --serial socket=<run>/<name>.serial --control-socket <run>/<name>.ctl`
 ///
 /// Whatever the VMM cannot run is refused here, before anything is spawned, with the reason.
@@ -51,6 +51,7 @@ struct VMMCommandLine: Hashable, Sendable {
             if case .bridge = interface.connection { passedTaps += 1 }
             arguments += ["--net", try Self.networkOption(interface, passedDescriptor: descriptor)]
         }
+        if !definition.devices.randomNumberGenerators.isEmpty { arguments.append("--rng") }
         arguments += ["--serial", "socket=" + files.serialSocket, "--control-socket", files.controlSocket]
         self.arguments = arguments
         self.inputFiles = inputFiles

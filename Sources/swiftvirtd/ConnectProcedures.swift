@@ -51,6 +51,9 @@ extension RemoteDispatcher {
             return host.nodeInfo
         case .connectGetCapabilities:
             return StringMessage(host.capabilitiesXML)
+        case .connectGetDomainCapabilities:
+            let request = try decode(ConnectGetDomainCapabilitiesArgs.self, from: payload)
+            return StringMessage(try DomainCapabilities.resolve(request, emulatorPath: host.vmmExecutable).xml)
         case .nodeGetSecurityModel:
             // No security driver: an empty model tells clients there is nothing to show.
             return SecurityModelReply(model: [], doi: [])

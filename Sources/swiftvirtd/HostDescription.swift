@@ -1,3 +1,4 @@
+import DomainXML
 import LibvirtProtocol
 
 #if canImport(Glibc)
@@ -9,20 +10,26 @@ import LibvirtProtocol
 struct HostDescription: Sendable {
     var hostname: String
     var nodeInfo: NodeInfoReply
+    /// The VMM executable each running domain is: the capabilities' `<emulator>` and the domain
+    /// capabilities' `<path>`.
+    var vmmExecutable: String
     /// CONNECT_GET_VERSION. Clients (virt-install, virt-manager) gate QEMU features on this number, so
     /// it names the QEMU release whose libvirt domain XML SwiftVirt accepts: 7.2.0, Debian 12's.
     var hypervisorVersion: UInt64 = 7_002_000
     /// CONNECT_GET_LIB_VERSION: the libvirt release whose protocol this daemon speaks.
     var libraryVersion: UInt64 = 9_000_000
-    /// CONNECT_GET_MAX_VCPUS and the capabilities' `maxCpus`.
-    var maxVirtualCPUs: Int32 = 255
+    /// CONNECT_GET_MAX_VCPUS and the capabilities' `maxCpus`: what a domain definition may ask for.
+    var maxVirtualCPUs = Int32(DomainDefinition.maxVirtualCPUs)
 
-    /// Facts read from this host: hostname, /proc/meminfo, /proc/cpuinfo, online CPUs.
-    static func current() -> HostDescription {
-        HostDescription(hostname: Self.systemHostname(), nodeInfo: Self.systemNodeInfo())
+    /// Facts read from this host (hostname, /proc/meminfo, /proc/cpuinfo, online CPUs) and the VMM
+    /// this daemon runs.
+    static func current(vmmExecutable: String) -> HostDescription {
+        HostDescription(
+            hostname: Self.systemHostname(), nodeInfo: Self.systemNodeInfo(), vmmExecutable: vmmExecutable)
     }
 
-    /// A minimal `<capabilities>` document: one x86_64 hvm guest type with the kvm domain type.
+    /// A minimal `<capabilities>` document: one x86_64 hvm guest type, machine `pc` run by the VMM,
+    /// with the kvm and qemu domain types (both run on KVM).
     var capabilitiesXML: String {
         """
         <capabilities>
@@ -46,7 +53,9 @@ struct HostDescription: Sendable {
             <os_type>hvm</os_type>
             <arch name='x86_64'>
               <wordsize>64</wordsize>
-              <machine maxCpus='\(maxVirtualCPUs)'>pc</machine>
+              \(XMLTreeElement(name: "emulator", text: vmmExecutable).formatted.dropLast())
+              <machine maxCpus='\(maxVirtualCPUs)'>\(DomainCapabilities.machine)</machine>
+              <domain type='qemu'/>
               <domain type='kvm'/>
             </arch>
             <features>

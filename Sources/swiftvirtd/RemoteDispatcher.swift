@@ -86,6 +86,9 @@ struct RemoteDispatcher: Sendable {
         if let reply = try await domainProcedure(procedure, payload: payload) {
             return reply
         }
+        if let reply = try storageProcedure(procedure, payload: payload) {
+            return reply
+        }
         throw LibvirtError.noSupport(procedure.description)
     }
 

@@ -54,7 +54,7 @@ struct RemoteServer: Sendable {
 
     init(
         listeners: [RemoteListener], backend: any DomainBackend, events: DomainEventHub = DomainEventHub(),
-        host: HostDescription = .current(), logger: Logger,
+        host: HostDescription, logger: Logger,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.listeners = listeners

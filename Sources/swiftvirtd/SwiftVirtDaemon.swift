@@ -162,7 +162,9 @@ struct SwiftVirtDaemon: AsyncParsableCommand {
         let count = await backend.list().count
         logger.info(
             "domains loaded", metadata: ["count": "\(count)", "stateDir": "\(stateDir)", "runDir": "\(runDir)"])
-        let server = RemoteServer(listeners: listeners, backend: backend, events: events, logger: logger)
+        let server = RemoteServer(
+            listeners: listeners, backend: backend, events: events, host: .current(vmmExecutable: executable),
+            logger: logger)
         let serving = Task { try await server.run() }
         // SIGTERM and SIGINT end the server cleanly, so its socket files are removed.
         let signalSources = [SIGTERM, SIGINT].map { signalNumber in

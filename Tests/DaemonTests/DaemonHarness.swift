@@ -31,7 +31,8 @@ struct DaemonHarness: Sendable {
     static let host = HostDescription(
         hostname: "swiftvirt-test-host",
         nodeInfo: NodeInfoReply(
-            model: "x86_64", memory: 8_388_608, cpus: 4, mhz: 2000, nodes: 1, sockets: 1, cores: 4, threads: 1))
+            model: "x86_64", memory: 8_388_608, cpus: 4, mhz: 2000, nodes: 1, sockets: 1, cores: 4, threads: 1),
+        vmmExecutable: "/usr/libexec/swiftvirt-test")
 
     let directory: String
     let backend: InMemoryDomainBackend
@@ -84,12 +85,22 @@ struct DaemonHarness: Sendable {
     }
 
     func virsh(_ arguments: [String], readOnlySocket: Bool = false) async throws -> VirshResult {
-        let uri = readOnlySocket ? readOnlyURI : uri
+        try await run(Self.virsh, ["-c", readOnlySocket ? readOnlyURI : uri] + arguments)
+    }
+
+    /// Runs a python3 script with this server's URI as its first argument, then `arguments`.
+    func python(_ script: String, _ arguments: String...) async throws -> VirshResult {
+        let path = try file("script-\(UUID().uuidString).py", script)
+        return try await run("/usr/bin/python3", [path, uri] + arguments)
+    }
+
+    /// Runs a client program to completion in the C locale with HOME in the harness directory.
+    private func run(_ executable: String, _ arguments: [String]) async throws -> VirshResult {
         let home = directory
         return try await blocking {
             let process = Process()
-            process.executableURL = URL(fileURLWithPath: Self.virsh)
-            process.arguments = ["-c", uri] + arguments
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
             process.environment = ["LC_ALL": "C", "HOME": home, "PATH": "/usr/bin:/bin"]
             let output = Pipe()
             let error = Pipe()

@@ -223,26 +223,8 @@ struct VirshTests {
                     print("error", e.get_error_code(), e.get_error_message())
                 conn.close()
                 """
-            let scriptPath = try daemon.file("flow.py", script)
             let xmlPath = try daemon.file("guest1.xml", guestXML)
-            let uri = daemon.uri
-            let result = try await blocking { () -> VirshResult in
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-                process.arguments = [scriptPath, uri, xmlPath]
-                process.environment = ["LC_ALL": "C", "PATH": "/usr/bin:/bin"]
-                let output = Pipe()
-                let error = Pipe()
-                process.standardOutput = output
-                process.standardError = error
-                try process.run()
-                let outputData = output.fileHandleForReading.readDataToEndOfFile()
-                let errorData = error.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                return VirshResult(
-                    status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-                    error: String(decoding: errorData, as: UTF8.self))
-            }
+            let result = try await daemon.python(script, xmlPath)
             #expect(result.status == 0, "\(result)")
             for line in [
                 "type QEMU lib 9000000 host swiftvirt-test-host",

@@ -201,7 +201,26 @@ struct DomainXMLErrorTests {
                 "<devices><serial type='file'/></devices>",
                 "unsupported configuration: serial type 'file' is not supported; use type='pty'"
             ),
-            ("<vcpu>300</vcpu>", "unsupported configuration: 300 vCPUs exceed the maximum of 255"),
+            ("<vcpu>300</vcpu>", "unsupported configuration: 300 vCPUs exceed the maximum of 254"),
+            ("<vcpu>255</vcpu>", "unsupported configuration: 255 vCPUs exceed the maximum of 254"),
+            (
+                "<devices><rng model='virtio-transitional'><backend model='random'/></rng></devices>",
+                "unsupported configuration: rng model 'virtio-transitional' is not supported; use model='virtio'"
+            ),
+            (
+                "<devices><rng model='virtio'><backend model='egd' type='tcp'/></rng></devices>",
+                "unsupported configuration: rng backend model 'egd' is not supported; use model='random'"
+            ),
+            (
+                "<devices><rng model='virtio'><backend model='random'>/dev/hwrng</backend></rng></devices>",
+                "unsupported configuration: rng backend source '/dev/hwrng' is not supported: the VMM reads "
+                    + "getrandom(2); use /dev/urandom"
+            ),
+            (
+                "<devices><rng model='virtio'><backend model='random'/></rng>"
+                    + "<rng model='virtio'><backend model='random'/></rng></devices>",
+                "unsupported configuration: only one <rng> device is supported; the VMM has a single virtio-rng device"
+            ),
         ])
     func unsupported(body: String, message: String) throws {
         let error = try #require(parseError(for: domain(body)))

@@ -17,7 +17,14 @@ enum FakeVMM {
             sys.exit(1)
         options = {}
         index = 1
-        while index + 1 < len(args):
+        flags = {"--rng"}
+        while index < len(args):
+            if args[index] in flags:
+                options.setdefault(args[index], []).append("")
+                index += 1
+                continue
+            if index + 1 >= len(args):
+                break
             options.setdefault(args[index], []).append(args[index + 1])
             index += 2
         print("fake-vmm argv " + json.dumps(args), flush=True)

@@ -59,6 +59,18 @@ struct VMMCommandLineTests {
             ])
     }
 
+    @Test("an <rng> becomes --rng")
+    func randomNumberGenerator() throws {
+        let definition = try Self.definition(
+            devices: "<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>")
+        let arguments = try VMMCommandLine(definition: definition, files: Self.files).arguments
+        #expect(arguments.filter { $0 == "--rng" }.count == 1)
+        #expect(arguments.firstIndex(of: "--rng").map { arguments[$0 + 1] } == "--serial")
+        #expect(
+            !(try VMMCommandLine(definition: Self.definition(devices: ""), files: Self.files).arguments.contains(
+                "--rng")))
+    }
+
     @Test("the tap's own MAC is the guest's with a host-side first octet, as libvirt sets it")
     func hostSideAddress() throws {
         let guest = try #require(MACAddress(string: "52:54:00:ab:cd:ef"))

@@ -197,4 +197,29 @@ struct VirshDaemonTests {
             }
         }
     }
+
+    @Test("virsh domcapabilities and python3-libvirt getDomainCapabilities name the daemon's VMM")
+    func domainCapabilities() async throws {
+        try await withDaemonProcess { daemon in
+            let vmm = daemon.fixture.fakeVMM
+            let domcapabilities = try await daemon.virsh("domcapabilities", "--emulatorbin", vmm)
+            #expect(domcapabilities.status == 0, "\(domcapabilities)")
+            #expect(domcapabilities.output.contains("<path>\(vmm)</path>"), "\(domcapabilities)")
+            #expect(domcapabilities.output.contains("<vcpu max='254'/>"), "\(domcapabilities)")
+            let capabilities = try await daemon.virsh("capabilities")
+            #expect(capabilities.output.contains("<emulator>\(vmm)</emulator>"), "\(capabilities)")
+            let other = try await daemon.virsh("domcapabilities", "--emulatorbin", daemon.fixture.directory + "/qemu")
+            #expect(
+                other.error.contains("error: Cannot check QEMU binary \(daemon.fixture.directory)/qemu: No such file"),
+                "\(other)")
+            let script = """
+                import libvirt, sys
+                conn = libvirt.open(sys.argv[1])
+                xml = conn.getDomainCapabilities(None, "x86_64", "pc", "kvm", 0)
+                print("path" if "<path>" + sys.argv[2] + "</path>" in xml else "no path", xml.count("<loader supported='no'/>"))
+                """
+            let result = try await daemon.python(script, daemon.uri, vmm)
+            #expect(result.output.contains("path 1"), "\(result)")
+        }
+    }
 }
