@@ -51,7 +51,7 @@ for command in ["dmesg -n 1; mkdir -p /mnt/tools && (mountpoint -q /mnt/tools ||
             break
     else:
         sys.exit("guest setup failed: %s" % command)
-# --thread: fio's default process model needs SysV shared memory, which the test guest's kernel leaves out.
+# --thread: jobs as threads of one fio process (a fork per job is slow on a software KVM).
 fio = "/usr/local/bin/fio"
 jobs = [
     ("4k randread QD1", "--rw=randread --bs=4k --iodepth=1"),
