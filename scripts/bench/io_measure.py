@@ -33,6 +33,8 @@ def wait_for(needle, timeout):
 
 
 def run(command, timeout=900):
+    """Types `command` on the guest console and returns its output; progress goes to stderr."""
+    print("io_measure: %s" % command[:120], file=sys.stderr, flush=True)
     marker = "M%d" % int(time.time() * 1000 % 100000)
     line = ("echo %s-BEGIN; %s; echo %s-\"END\"\n" % (marker, command, marker)).encode()
     for i in range(0, len(line), 16):
