@@ -81,6 +81,7 @@ for disk, device in [("raw", "/dev/vdb"), ("qcow2", "/dev/vdc")]:
             values.append((iops, bw))
         rows.append(("fio %s %s" % (disk, name), statistics.median(v[0] for v in values),
                      statistics.median(v[1] for v in values)))
+        print("io_measure: result %s" % (rows[-1],), file=sys.stderr, flush=True)
 for direction, flag in [("guest → host", ""), ("host → guest", "-R")]:
     values = []
     for _ in range(runs):
@@ -88,9 +89,15 @@ for direction, flag in [("guest → host", ""), ("host → guest", "-R")]:
                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         time.sleep(1)
         run("/usr/local/bin/iperf3 -c 10.0.2.1 -t 10 %s >/dev/null 2>&1; echo rc=$?" % flag)
-        report = json.loads(server.communicate(timeout=60)[0])
-        values.append(report["end"]["sum_received"]["bits_per_second"] / 1e9)
-    rows.append(("iperf3 TCP %s (Gbit/s)" % direction, statistics.median(values), None))
+        try:
+            report = json.loads(server.communicate(timeout=60)[0])
+            values.append(report["end"]["sum_received"]["bits_per_second"] / 1e9)
+        except (subprocess.TimeoutExpired, ValueError, KeyError) as error:
+            # A stalled transfer is a result too: record it rather than lose the whole table.
+            server.kill()
+            print("io_measure: iperf3 %s failed: %s" % (direction, error), file=sys.stderr, flush=True)
+    rows.append(("iperf3 TCP %s (Gbit/s)" % direction, statistics.median(values) if values else float("nan"), None))
+    print("io_measure: result %s" % (rows[-1],), file=sys.stderr, flush=True)
 p.kill()
 print("| measurement (median of %d) | IOPS or Gbit/s | MiB/s |" % runs)
 print("|---|---|---|")
