@@ -215,28 +215,13 @@ extension Qcow2Image {
             )
         }
 
-        // New blocks and table right after the file; they count themselves: iterate to a fixed point.
+        // New blocks and table right after the file; they count themselves.
         let blockBits = UInt64(newGeometry.refcountBlockBits)
         let firstNew = fileClusters
         var used = Set<UInt64>()
         for (cluster, count) in counts.enumerated() where count > 0 { used.insert(UInt64(cluster) >> blockBits) }
-        var blocks: [UInt64] = []
-        var tableClusters: UInt64 = 0
-        for _ in 0..<32 {
-            var needed = used
-            let newEnd = firstNew + UInt64(blocks.count) + tableClusters
-            if newEnd > firstNew {
-                for block in (firstNew >> blockBits)...((newEnd - 1) >> blockBits) { needed.insert(block) }
-            }
-            let sorted = needed.sorted()
-            let clusters = geometry.clusters(for: ((sorted.last ?? 0) + 1) * 8)
-            guard clusters << clusterBits <= Qcow2Limits.maximumRefcountTableBytes else {
-                throw .notSupported("a refcount table larger than 8 MiB")
-            }
-            if sorted == blocks && clusters == tableClusters { break }
-            blocks = sorted
-            tableClusters = clusters
-        }
+        let (blocks, tableClusters) = try selfDescribingRefcountLayout(
+            used: used, firstNew: firstNew, blockBits: blockBits, tableTooLarge: "a refcount table larger than 8 MiB")
         let newEnd = firstNew + UInt64(blocks.count) + tableClusters
         guard newEnd << clusterBits <= Qcow2Limits.maximumHostOffset else {
             throw .notSupported("an image file larger than 64 PiB")

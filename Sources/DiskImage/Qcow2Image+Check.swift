@@ -383,24 +383,9 @@ extension Qcow2Image {
             used.insert(cluster >> blockBits)
         }
 
-        // The new blocks and table must describe themselves too: iterate to a fixed point.
-        var blocks: [UInt64] = []
-        var tableClusters: UInt64 = 0
-        for _ in 0..<32 {
-            var needed = used
-            let newEnd = firstNew + UInt64(blocks.count) + tableClusters
-            if newEnd > firstNew {
-                for block in (firstNew >> blockBits)...((newEnd - 1) >> blockBits) { needed.insert(block) }
-            }
-            let sorted = needed.sorted()
-            let clusters = geometry.clusters(for: ((sorted.last ?? 0) + 1) * 8)
-            guard clusters << clusterBits <= Qcow2Limits.maximumRefcountTableBytes else {
-                throw .notSupported("rebuilding a refcount table larger than 8 MiB")
-            }
-            if sorted == blocks && clusters == tableClusters { break }
-            blocks = sorted
-            tableClusters = clusters
-        }
+        let (blocks, tableClusters) = try selfDescribingRefcountLayout(
+            used: used, firstNew: firstNew, blockBits: blockBits,
+            tableTooLarge: "rebuilding a refcount table larger than 8 MiB")
         let newEnd = firstNew + UInt64(blocks.count) + tableClusters
         guard newEnd << clusterBits <= Qcow2Limits.maximumHostOffset, newEnd - fileClusters < 1 << 20 else {
             throw .notSupported("rebuilding refcounts for an image this large")

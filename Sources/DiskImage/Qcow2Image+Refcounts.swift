@@ -3,6 +3,35 @@
 /// New clusters are always taken past the end of the file, so a cluster freed in memory can never be
 /// reused before the metadata that stopped using it is durable.
 extension Qcow2Image {
+    /// Where a new refcount structure goes when it is written from scratch past `firstNew`: the refcount
+    /// blocks covering the clusters in `used` and the structure's own clusters, then its table. The new
+    /// blocks and table must describe themselves too, so the layout is iterated to a fixed point.
+    /// `tableTooLarge` is the error's message when the table would pass 8 MiB. Returns the block indexes (sorted) and the table's size in
+    /// clusters; the structure occupies `firstNew ..< firstNew + blocks.count + tableClusters`.
+    func selfDescribingRefcountLayout(
+        used: Set<UInt64>, firstNew: UInt64, blockBits: UInt64, tableTooLarge: String
+    ) throws(DiskImageError) -> (blocks: [UInt64], tableClusters: UInt64) {
+        let clusterBits = UInt64(geometry.clusterBits)
+        var blocks: [UInt64] = []
+        var tableClusters: UInt64 = 0
+        for _ in 0..<32 {
+            var needed = used
+            let newEnd = firstNew + UInt64(blocks.count) + tableClusters
+            if newEnd > firstNew {
+                for block in (firstNew >> blockBits)...((newEnd - 1) >> blockBits) { needed.insert(block) }
+            }
+            let sorted = needed.sorted()
+            let clusters = geometry.clusters(for: ((sorted.last ?? 0) + 1) * 8)
+            guard clusters << clusterBits <= Qcow2Limits.maximumRefcountTableBytes else {
+                throw .notSupported(tableTooLarge)
+            }
+            if sorted == blocks && clusters == tableClusters { break }
+            blocks = sorted
+            tableClusters = clusters
+        }
+        return (blocks, tableClusters)
+    }
+
     /// Recursion bound when refcount blocks must describe themselves.
     private static let maximumAllocationDepth = 8
     /// Clusters past the end of the file that may be marked used (corruption) before allocation gives up.
