@@ -13,14 +13,13 @@ public final class PCIHostBridge: PCIFunction {
 
     public init() {
         var bytes = [UInt8](repeating: 0, count: 64)
-        bytes[0] = UInt8(truncatingIfNeeded: Self.vendorID)
-        bytes[1] = UInt8(truncatingIfNeeded: Self.vendorID >> 8)
-        bytes[2] = UInt8(truncatingIfNeeded: Self.deviceID)
-        bytes[3] = UInt8(truncatingIfNeeded: Self.deviceID >> 8)
-        // Revision 0, then the class code in bytes 9–11.
-        bytes[9] = UInt8(truncatingIfNeeded: Self.classCode)
-        bytes[10] = UInt8(truncatingIfNeeded: Self.classCode >> 8)
-        bytes[11] = UInt8(truncatingIfNeeded: Self.classCode >> 16)
+        func put(_ value: UInt32, at offset: Int, count: Int) {
+            for index in 0..<count { bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * index)) }
+        }
+        put(UInt32(Self.vendorID), at: PCIConfigRegister.vendorID, count: 2)
+        put(UInt32(Self.deviceID), at: PCIConfigRegister.deviceID, count: 2)
+        // Revision 0; the class code is three bytes from programming interface to base class.
+        put(Self.classCode, at: PCIConfigRegister.classCode, count: 3)
         header = bytes
     }
 

@@ -1,3 +1,5 @@
+import Devices
+
 /// The read-only image of a virtio-pci function's configuration space (virtio 1.2 §4.1.2, §4.1.4): the
 /// type 0 header and the capability chain. `VirtioPCIFunction` overlays the writable registers.
 enum VirtioPCIConfigSpace {

@@ -1,3 +1,5 @@
+import Devices
+
 /// What only the virtio-pci function keeps (virtio 1.2 §4.1), under the transport's lock: the writable
 /// registers of its configuration header, the PCI configuration access window, the ISR, the MSI-X
 /// vectors the driver chose and the MSI-X table.
