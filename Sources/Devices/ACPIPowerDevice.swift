@@ -46,12 +46,12 @@ public final class ACPIPowerDevice: BusDevice {
     /// Presses (and releases) the power button: PWRBTN_STS is set and, if the guest enabled the
     /// event, the SCI rises. A guest that never enabled it (no ACPI button driver) sees nothing.
     public func pressPowerButton() {
-        updateEvents { $0.status |= UInt16(ACPIPowerRegister.powerButtonHighByte) << 8 }
+        updateEvents { $0.status |= ACPIPowerRegister.powerButton }
     }
 
     /// Whether the guest has enabled the power button event (its button driver is bound).
     public var powerButtonEnabled: Bool {
-        events.withLock { $0.enable & UInt16(ACPIPowerRegister.powerButtonHighByte) << 8 != 0 }
+        events.withLock { $0.enable & ACPIPowerRegister.powerButton != 0 }
     }
 
     public func read(offset: UInt64, size: Int) -> UInt64 {

@@ -12,12 +12,11 @@ enum ACPIPowerRegister {
     /// RESET_REG: the FADT's RESET_VALUE written here resets the machine (§4.8.3.6).
     static let reset: UInt64 = 6
 
-    /// PWRBTN_STS / PWRBTN_EN (bit 8 of PM1_STS and PM1_EN, Table 4.13 and 4.14), as seen in the
-    /// registers' high bytes.
-    static let powerButtonHighByte: UInt8 = 0x01
+    /// PWRBTN_STS / PWRBTN_EN: bit 8 of PM1_STS and of PM1_EN (Table 4.13 and 4.14).
+    static let powerButton: UInt16 = 1 << 8
     /// Bits of PM1_STS that are status bits of events this platform raises (only the power button);
     /// the rest read 0 and ignore writes.
-    static let implementedStatus: UInt16 = 0x0100
+    static let implementedStatus: UInt16 = powerButton
 
     /// SCI_EN: the platform is in ACPI mode. Always set: there is no legacy (SMM) mode to leave.
     static let sciEnable: UInt8 = 0x01
