@@ -230,7 +230,7 @@ struct ManagedBackendTests {
         }
     }
 
-    @Test("shutdown: ACPI is refused until the VMM has a power button; --mode signal quits the VMM")
+    @Test("shutdown: ACPI is refused by a VMM without a power button; --mode signal quits the VMM")
     func shutdownModes() async throws {
         try await withFixture { fixture in
             let backend = try await fixture.open()
