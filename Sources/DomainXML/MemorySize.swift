@@ -1,20 +1,26 @@
 /// Sizes with libvirt's units (`<memory unit='GiB'>`), following virScaleInteger: "b"/"bytes" are
 /// bytes; a letter alone or with "iB" is a power of 1024; a letter with "B" is a power of 1000.
-enum MemorySize {
+public enum MemorySize {
     /// Largest accepted size in bytes (libvirt's limit for memory, LLONG_MAX).
     static let maxBytes = UInt64(Int64.max)
 
     /// Converts `text` in `unit` (default KiB) to KiB, rounding up as libvirt does.
     static func kibibytes(_ text: String, unit: String?, element: String) throws(DomainXMLError) -> UInt64 {
+        let bytes = try bytes(text, unit: unit ?? "KiB", element: element)
+        return bytes / 1024 + (bytes % 1024 == 0 ? 0 : 1)
+    }
+
+    /// Converts `text` in `unit` to bytes (storage sizes: `<capacity unit='G'>`, default bytes).
+    public static func bytes(_ text: String, unit: String?, element: String) throws(DomainXMLError) -> UInt64 {
         let digits = text.trimmingWhitespace
         guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let value = UInt64(digits)
         else {
             throw .invalid("Invalid value '\(text)' for element <\(element)>")
         }
-        let scale = try Self.scale(of: unit ?? "KiB")
+        let scale = try Self.scale(of: unit ?? "bytes")
         let (bytes, overflow) = value.multipliedReportingOverflow(by: scale)
-        guard !overflow, bytes <= maxBytes else { throw .overflow("value too large: \(value)\(unit ?? "KiB")") }
-        return bytes / 1024 + (bytes % 1024 == 0 ? 0 : 1)
+        guard !overflow, bytes <= maxBytes else { throw .overflow("value too large: \(value)\(unit ?? "bytes")") }
+        return bytes
     }
 
     /// Bytes per unit.
@@ -48,7 +54,8 @@ enum MemorySize {
 }
 
 extension String {
-    var trimmingWhitespace: String {
+    /// The text without leading and trailing whitespace (XML element text as libvirt reads it).
+    public var trimmingWhitespace: String {
         let scalars = unicodeScalars
         guard let start = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
             let end = scalars.lastIndex(where: { !$0.properties.isWhitespace })

@@ -353,3 +353,11 @@ struct XMLTreeParser {
         .malformed(line: lineNumber(at: position), reason: reason)
     }
 }
+
+extension XMLTreeElement {
+    /// Parses a whole document with the strict, bounded parser domain descriptions go through; other
+    /// libvirt descriptions (storage pools, volumes) share it.
+    public static func parse(document text: String) throws(DomainXMLError) -> XMLTreeElement {
+        try XMLTreeParser.parse(text)
+    }
+}

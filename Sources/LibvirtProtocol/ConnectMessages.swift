@@ -247,7 +247,7 @@ public struct ListAllStoragePoolsArgs: XDRCodable, Hashable {
 /// `remote_connect_list_all_storage_pools_ret`: the pools (empty unless asked for) and their count.
 public struct ListAllStoragePoolsReply: XDRCodable, Hashable {
     /// REMOTE_STORAGE_POOL_LIST_MAX.
-    public static let maxCount = 4096
+    public static let maxCount = 16384
     public var pools: [RemoteStoragePool]
     public var count: UInt32
 

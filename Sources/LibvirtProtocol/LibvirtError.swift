@@ -22,6 +22,8 @@ public struct LibvirtErrorCode: RawRepresentable, Hashable, Sendable {
     public static let invalidMAC = LibvirtErrorCode(rawValue: 44)
     public static let operationInvalid = LibvirtErrorCode(rawValue: 55)
     public static let configUnsupported = LibvirtErrorCode(rawValue: 67)
+    /// VIR_ERR_STORAGE_VOL_EXIST: a volume of that name is already in the pool.
+    public static let storageVolumeExists = LibvirtErrorCode(rawValue: 90)
     public static let overflow = LibvirtErrorCode(rawValue: 82)
 }
 
@@ -68,9 +70,9 @@ public struct LibvirtError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// `function` is the libvirt API name ("virDomainGetVcpus") or a procedure number.
-    public static func noSupport(_ function: String) -> LibvirtError {
+    public static func noSupport(_ function: String, domain: LibvirtErrorDomain = .none) -> LibvirtError {
         LibvirtError(
-            code: .noSupport, domain: .none,
+            code: .noSupport, domain: domain,
             message: "this function is not supported by the connection driver: \(function)")
     }
 
@@ -88,12 +90,24 @@ public struct LibvirtError: Error, Hashable, Sendable, CustomStringConvertible {
         LibvirtError(code: .noStorageVolume, domain: .storage, message: "Storage volume not found: \(detail)")
     }
 
-    public static func operationInvalid(_ detail: String) -> LibvirtError {
-        LibvirtError(code: .operationInvalid, domain: .qemu, message: "Requested operation is not valid: \(detail)")
+    public static func operationInvalid(_ detail: String, domain: LibvirtErrorDomain = .qemu) -> LibvirtError {
+        LibvirtError(code: .operationInvalid, domain: domain, message: "Requested operation is not valid: \(detail)")
     }
 
-    public static func operationFailed(_ detail: String) -> LibvirtError {
-        LibvirtError(code: .operationFailed, domain: .qemu, message: "operation failed: \(detail)")
+    public static func operationFailed(_ detail: String, domain: LibvirtErrorDomain = .qemu) -> LibvirtError {
+        LibvirtError(code: .operationFailed, domain: domain, message: "operation failed: \(detail)")
+    }
+
+    /// VIR_ERR_XML_ERROR: well-formed XML that does not describe a valid object.
+    public static func xmlError(_ detail: String, domain: LibvirtErrorDomain) -> LibvirtError {
+        LibvirtError(code: .xmlError, domain: domain, message: "XML error: \(detail)")
+    }
+
+    /// VIR_ERR_STORAGE_VOL_EXIST.
+    public static func storageVolumeExists(_ name: String) -> LibvirtError {
+        LibvirtError(
+            code: .storageVolumeExists, domain: .storage,
+            message: "storage volume '\(name)' exists already")
     }
 
     /// A modifying call on a read-only connection; `function` is the libvirt API name.
@@ -111,8 +125,13 @@ public struct LibvirtError: Error, Hashable, Sendable, CustomStringConvertible {
         LibvirtError(code: .invalidArgument, domain: .none, message: "invalid argument: \(detail)")
     }
 
-    public static func configUnsupported(_ detail: String) -> LibvirtError {
-        LibvirtError(code: .configUnsupported, domain: .domain, message: "unsupported configuration: \(detail)")
+    /// libvirt's virCheckFlags refusal of flag bits a function does not know.
+    public static func unsupportedFlags(_ flags: UInt32, function: String) -> LibvirtError {
+        .invalidArgument("unsupported flags (0x\(String(flags, radix: 16))) in function \(function)")
+    }
+
+    public static func configUnsupported(_ detail: String, domain: LibvirtErrorDomain = .domain) -> LibvirtError {
+        LibvirtError(code: .configUnsupported, domain: domain, message: "unsupported configuration: \(detail)")
     }
 
     public static func noConnect(_ uri: String) -> LibvirtError {

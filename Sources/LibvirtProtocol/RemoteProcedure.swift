@@ -48,11 +48,32 @@ public struct RemoteProcedure: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let connectListStoragePools = RemoteProcedure(rawValue: 72)
     public static let connectNumOfDefinedStoragePools = RemoteProcedure(rawValue: 73)
     public static let connectListDefinedStoragePools = RemoteProcedure(rawValue: 74)
+    public static let connectFindStoragePoolSources = RemoteProcedure(rawValue: 75)
+    public static let storagePoolCreateXML = RemoteProcedure(rawValue: 76)
     public static let storagePoolDefineXML = RemoteProcedure(rawValue: 77)
+    public static let storagePoolCreate = RemoteProcedure(rawValue: 78)
+    public static let storagePoolBuild = RemoteProcedure(rawValue: 79)
+    public static let storagePoolDestroy = RemoteProcedure(rawValue: 80)
+    public static let storagePoolDelete = RemoteProcedure(rawValue: 81)
+    public static let storagePoolUndefine = RemoteProcedure(rawValue: 82)
+    public static let storagePoolRefresh = RemoteProcedure(rawValue: 83)
     public static let storagePoolLookupByName = RemoteProcedure(rawValue: 84)
     public static let storagePoolLookupByUUID = RemoteProcedure(rawValue: 85)
+    public static let storagePoolLookupByVolume = RemoteProcedure(rawValue: 86)
+    public static let storagePoolGetInfo = RemoteProcedure(rawValue: 87)
+    public static let storagePoolGetXMLDesc = RemoteProcedure(rawValue: 88)
+    public static let storagePoolGetAutostart = RemoteProcedure(rawValue: 89)
+    public static let storagePoolSetAutostart = RemoteProcedure(rawValue: 90)
+    public static let storagePoolNumOfVolumes = RemoteProcedure(rawValue: 91)
+    public static let storagePoolListVolumes = RemoteProcedure(rawValue: 92)
+    public static let storageVolumeCreateXML = RemoteProcedure(rawValue: 93)
+    public static let storageVolumeDelete = RemoteProcedure(rawValue: 94)
+    public static let storageVolumeLookupByName = RemoteProcedure(rawValue: 95)
     public static let storageVolumeLookupByKey = RemoteProcedure(rawValue: 96)
     public static let storageVolumeLookupByPath = RemoteProcedure(rawValue: 97)
+    public static let storageVolumeGetInfo = RemoteProcedure(rawValue: 98)
+    public static let storageVolumeGetXMLDesc = RemoteProcedure(rawValue: 99)
+    public static let storageVolumeGetPath = RemoteProcedure(rawValue: 100)
     public static let nodeGetFreeMemory = RemoteProcedure(rawValue: 102)
     /// Legacy lifecycle-event registration, one per connection (ret `cb_registered`).
     public static let connectDomainEventRegister = RemoteProcedure(rawValue: 105)
@@ -62,15 +83,19 @@ public struct RemoteProcedure: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let connectGetURI = RemoteProcedure(rawValue: 110)
     public static let domainGetSecurityLabel = RemoteProcedure(rawValue: 121)
     public static let nodeGetSecurityModel = RemoteProcedure(rawValue: 122)
+    public static let storageVolumeCreateXMLFrom = RemoteProcedure(rawValue: 125)
     public static let connectIsSecure = RemoteProcedure(rawValue: 149)
     public static let domainIsActive = RemoteProcedure(rawValue: 150)
     public static let domainIsPersistent = RemoteProcedure(rawValue: 151)
+    public static let storagePoolIsActive = RemoteProcedure(rawValue: 154)
+    public static let storagePoolIsPersistent = RemoteProcedure(rawValue: 155)
     public static let connectGetLibVersion = RemoteProcedure(rawValue: 157)
     public static let domainMemoryStats = RemoteProcedure(rawValue: 159)
     public static let domainAttachDeviceFlags = RemoteProcedure(rawValue: 160)
     public static let domainDetachDeviceFlags = RemoteProcedure(rawValue: 161)
     public static let connectBaselineCPU = RemoteProcedure(rawValue: 162)
     public static let domainGetJobInfo = RemoteProcedure(rawValue: 163)
+    public static let storageVolumeWipe = RemoteProcedure(rawValue: 165)
     public static let connectDomainEventRegisterAny = RemoteProcedure(rawValue: 167)
     public static let connectDomainEventDeregisterAny = RemoteProcedure(rawValue: 168)
     /// A MESSAGE the server sends for legacy reboot registrations.
@@ -87,6 +112,8 @@ public struct RemoteProcedure: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let connectGetSysinfo = RemoteProcedure(rawValue: 203)
     public static let domainSetMemoryFlags = RemoteProcedure(rawValue: 204)
     public static let domainGetBlkioParameters = RemoteProcedure(rawValue: 206)
+    public static let storageVolumeUpload = RemoteProcedure(rawValue: 208)
+    public static let storageVolumeDownload = RemoteProcedure(rawValue: 209)
     public static let domainScreenshot = RemoteProcedure(rawValue: 211)
     public static let domainGetState = RemoteProcedure(rawValue: 212)
     public static let domainSendKey = RemoteProcedure(rawValue: 226)
@@ -96,6 +123,8 @@ public struct RemoteProcedure: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let domainUndefineFlags = RemoteProcedure(rawValue: 231)
     public static let domainDestroyFlags = RemoteProcedure(rawValue: 234)
     public static let domainShutdownFlags = RemoteProcedure(rawValue: 258)
+    public static let storageVolumeWipePattern = RemoteProcedure(rawValue: 259)
+    public static let storageVolumeResize = RemoteProcedure(rawValue: 260)
     public static let domainGetCPUStats = RemoteProcedure(rawValue: 262)
     public static let domainSetMetadata = RemoteProcedure(rawValue: 264)
     public static let domainGetMetadata = RemoteProcedure(rawValue: 265)
@@ -105,6 +134,7 @@ public struct RemoteProcedure: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let domainGetHostname = RemoteProcedure(rawValue: 277)
     public static let domainGetEmulatorPinInfo = RemoteProcedure(rawValue: 280)
     public static let connectListAllStoragePools = RemoteProcedure(rawValue: 281)
+    public static let storagePoolListAllVolumes = RemoteProcedure(rawValue: 282)
     public static let connectListAllNetworks = RemoteProcedure(rawValue: 283)
     public static let connectListAllInterfaces = RemoteProcedure(rawValue: 284)
     public static let connectListAllNodeDevices = RemoteProcedure(rawValue: 285)
@@ -124,6 +154,9 @@ public struct RemoteProcedure: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let domainInterfaceAddresses = RemoteProcedure(rawValue: 353)
     public static let connectRegisterCloseCallback = RemoteProcedure(rawValue: 360)
     public static let connectUnregisterCloseCallback = RemoteProcedure(rawValue: 361)
+    public static let storageVolumeGetInfoFlags = RemoteProcedure(rawValue: 378)
+    public static let storagePoolLookupByTargetPath = RemoteProcedure(rawValue: 391)
+    public static let connectGetStoragePoolCapabilities = RemoteProcedure(rawValue: 403)
     public static let domainGetGuestInfo = RemoteProcedure(rawValue: 418)
     public static let domainGetMessages = RemoteProcedure(rawValue: 426)
 
@@ -176,26 +209,51 @@ public struct RemoteProcedure: RawRepresentable, Hashable, Sendable, CustomStrin
         72: "virConnectListStoragePools",
         73: "virConnectNumOfDefinedStoragePools",
         74: "virConnectListDefinedStoragePools",
+        75: "virConnectFindStoragePoolSources",
+        76: "virStoragePoolCreateXML",
         77: "virStoragePoolDefineXML",
+        78: "virStoragePoolCreate",
+        79: "virStoragePoolBuild",
+        80: "virStoragePoolDestroy",
+        81: "virStoragePoolDelete",
+        82: "virStoragePoolUndefine",
+        83: "virStoragePoolRefresh",
         84: "virStoragePoolLookupByName",
         85: "virStoragePoolLookupByUUID",
+        86: "virStoragePoolLookupByVolume",
+        87: "virStoragePoolGetInfo",
+        88: "virStoragePoolGetXMLDesc",
+        89: "virStoragePoolGetAutostart",
+        90: "virStoragePoolSetAutostart",
+        91: "virStoragePoolNumOfVolumes",
+        92: "virStoragePoolListVolumes",
+        93: "virStorageVolCreateXML",
+        94: "virStorageVolDelete",
+        95: "virStorageVolLookupByName",
         96: "virStorageVolLookupByKey",
         97: "virStorageVolLookupByPath",
+        98: "virStorageVolGetInfo",
+        99: "virStorageVolGetXMLDesc",
+        100: "virStorageVolGetPath",
         102: "virNodeGetFreeMemory",
         105: "virConnectDomainEventRegister",
         106: "virConnectDomainEventDeregister",
         110: "virConnectGetURI",
         121: "virDomainGetSecurityLabel",
         122: "virNodeGetSecurityModel",
+        125: "virStorageVolCreateXMLFrom",
         149: "virConnectIsSecure",
         150: "virDomainIsActive",
         151: "virDomainIsPersistent",
+        154: "virStoragePoolIsActive",
+        155: "virStoragePoolIsPersistent",
         157: "virConnectGetLibVersion",
         159: "virDomainMemoryStats",
         160: "virDomainAttachDeviceFlags",
         161: "virDomainDetachDeviceFlags",
         162: "virConnectBaselineCPU",
         163: "virDomainGetJobInfo",
+        165: "virStorageVolWipe",
         167: "virConnectDomainEventRegisterAny",
         168: "virConnectDomainEventDeregisterAny",
         182: "virDomainManagedSave",
@@ -210,6 +268,8 @@ public struct RemoteProcedure: RawRepresentable, Hashable, Sendable, CustomStrin
         203: "virConnectGetSysinfo",
         204: "virDomainSetMemoryFlags",
         206: "virDomainGetBlkioParameters",
+        208: "virStorageVolUpload",
+        209: "virStorageVolDownload",
         211: "virDomainScreenshot",
         212: "virDomainGetState",
         226: "virDomainSendKey",
@@ -219,6 +279,8 @@ public struct RemoteProcedure: RawRepresentable, Hashable, Sendable, CustomStrin
         231: "virDomainUndefineFlags",
         234: "virDomainDestroyFlags",
         258: "virDomainShutdownFlags",
+        259: "virStorageVolWipePattern",
+        260: "virStorageVolResize",
         262: "virDomainGetCPUStats",
         264: "virDomainSetMetadata",
         265: "virDomainGetMetadata",
@@ -228,6 +290,7 @@ public struct RemoteProcedure: RawRepresentable, Hashable, Sendable, CustomStrin
         277: "virDomainGetHostname",
         280: "virDomainGetEmulatorPinInfo",
         281: "virConnectListAllStoragePools",
+        282: "virStoragePoolListAllVolumes",
         283: "virConnectListAllNetworks",
         284: "virConnectListAllInterfaces",
         285: "virConnectListAllNodeDevices",
@@ -243,6 +306,9 @@ public struct RemoteProcedure: RawRepresentable, Hashable, Sendable, CustomStrin
         353: "virDomainInterfaceAddresses",
         360: "virConnectRegisterCloseCallback",
         361: "virConnectUnregisterCloseCallback",
+        378: "virStorageVolGetInfoFlags",
+        391: "virStoragePoolLookupByTargetPath",
+        403: "virConnectGetStoragePoolCapabilities",
         418: "virDomainGetGuestInfo",
         426: "virDomainGetMessages",
     ]
