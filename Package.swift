@@ -60,8 +60,9 @@ let package = Package(
         .target(name: "LibvirtProtocol"),
         // libvirt domain XML: a strict bounded parser, the domain model, libvirt-shaped output.
         .target(name: "DomainXML", dependencies: ["LibvirtProtocol"]),
-        // Domains: persistent store, one detached `swiftvirt run` per running domain, re-adoption. No NIO.
-        .target(name: "Management", dependencies: ["DomainXML", "LibvirtProtocol"]),
+        // Domains: persistent store, one detached `swiftvirt run` per running domain, re-adoption; storage
+        // pools of image files made with DiskImage. No NIO.
+        .target(name: "Management", dependencies: ["DomainXML", "LibvirtProtocol", "DiskImage"]),
         // A blocking client of the daemon's libvirt remote protocol: what `swiftvirt list/start/...` use.
         // Management only for its UNIX socket connect.
         .target(name: "ManagementClient", dependencies: ["LibvirtProtocol", "Management"]),
@@ -77,7 +78,9 @@ let package = Package(
             ]),
         .testTarget(
             name: "ManagementTests",
-            dependencies: ["Management", "ManagementClient", "swiftvirtd", "DomainXML", "LibvirtProtocol"]),
+            dependencies: [
+                "Management", "ManagementClient", "swiftvirtd", "DomainXML", "LibvirtProtocol", "DiskImage",
+            ]),
         .testTarget(name: "LibvirtProtocolTests", dependencies: ["LibvirtProtocol"]),
         .testTarget(name: "DomainXMLTests", dependencies: ["DomainXML", "LibvirtProtocol"]),
         .testTarget(

@@ -23,47 +23,12 @@ struct DomainStore: Sendable {
         }
     }
 
-    /// Every stored domain, and one sentence per file that was skipped (unreadable or invalid XML, a
-    /// name that does not match the file, a UUID already taken). Leftover temporary files from an
-    /// interrupted write are removed; the file they were replacing is intact.
+    /// Every stored domain, and one sentence per file that was skipped (see `DefinitionDirectory`).
     func loadAll() -> (domains: [StoredDomain], problems: [String]) {
-        var domains: [StoredDomain] = []
-        var problems: [String] = []
-        let names: [String]
-        do {
-            names = try HostFiles.list(paths.domainsDirectory)
-        } catch {
-            return ([], ["cannot list stored domains: \(error)"])
-        }
-        var seenUUIDs: [DomainUUID: String] = [:]
-        for fileName in names.sorted() {
-            let path = paths.domainsDirectory + "/" + fileName
-            if HostFiles.isTemporaryName(fileName) {
-                try? HostFiles.remove(path)
-                continue
-            }
-            guard fileName.hasSuffix(".xml"), !fileName.hasPrefix(".") else { continue }
-            let name = String(fileName.dropLast(".xml".count))
-            let definition: DomainDefinition
-            do {
-                let bytes = try HostFiles.read(path, limit: RPCLimits.maxStringLength)
-                definition = try DomainDefinition.parse(String(decoding: bytes, as: UTF8.self))
-            } catch {
-                problems.append("skipping \(path): \(error)")
-                continue
-            }
-            guard definition.name == name else {
-                problems.append("skipping \(path): it defines domain '\(definition.name)', not '\(name)'")
-                continue
-            }
-            if let other = seenUUIDs[definition.uuid] {
-                problems.append("skipping \(path): uuid \(definition.uuid) is already used by '\(other)'")
-                continue
-            }
-            seenUUIDs[definition.uuid] = name
-            domains.append(StoredDomain(definition: definition, autostart: isAutostart(name)))
-        }
-        return (domains, problems)
+        let (definitions, problems) = DefinitionDirectory.load(
+            paths.domainsDirectory, kind: "domain", parse: { try DomainDefinition.parse($0) },
+            identity: { ($0.name, $0.uuid) })
+        return (definitions.map { StoredDomain(definition: $0, autostart: isAutostart($0.name)) }, problems)
     }
 
     /// Writes (or replaces) a domain's definition.

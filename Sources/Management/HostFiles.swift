@@ -164,6 +164,61 @@ enum HostFiles {
         try syncDirectory(split(path).directory)
     }
 
+    /// lstat(2): a symbolic link is reported as one, not followed.
+    static func status(_ path: String) throws(SystemCallError) -> FileStatus {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { throw SystemCallError("lstat", path, errno: errno) }
+        return FileStatus(info)
+    }
+
+    static func fileSystemSpace(_ path: String) throws(SystemCallError) -> FileSystemSpace {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { throw SystemCallError("statvfs", path, errno: errno) }
+        let block = UInt64(info.f_frsize)
+        let (capacity, overflow) = UInt64(info.f_blocks).multipliedReportingOverflow(by: block)
+        guard !overflow else { throw SystemCallError("statvfs", path, errno: EOVERFLOW) }
+        let free = min(UInt64(info.f_bfree) &* block, capacity)
+        return FileSystemSpace(
+            capacity: capacity, available: min(UInt64(info.f_bavail) &* block, capacity), allocation: capacity - free)
+    }
+
+    /// Creates an empty file that did not exist (O_EXCL, never through a symbolic link), with exactly
+    /// `mode` (not narrowed by the umask) and, when given, `owner` and `group`.
+    static func createExclusive(
+        _ path: String, mode: mode_t, owner: UInt32? = nil, group: UInt32? = nil
+    ) throws(SystemCallError) {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+        guard descriptor >= 0 else { throw SystemCallError("open", path, errno: errno) }
+        defer { close(descriptor) }
+        guard fchmod(descriptor, mode) == 0 else {
+            let error = SystemCallError("fchmod", path, errno: errno)
+            unlink(path)
+            throw error
+        }
+        if owner != nil || group != nil {
+            guard fchown(descriptor, owner ?? UInt32.max, group ?? UInt32.max) == 0 else {
+                let error = SystemCallError("fchown", path, errno: errno)
+                unlink(path)
+                throw error
+            }
+        }
+    }
+
+    /// Sets what is given of a directory's mode, owner and group.
+    static func setOwnership(
+        _ path: String, mode: mode_t?, owner: UInt32?, group: UInt32?
+    ) throws(SystemCallError) {
+        if let mode, chmod(path, mode) != 0 { throw SystemCallError("chmod", path, errno: errno) }
+        if owner != nil || group != nil, chown(path, owner ?? UInt32.max, group ?? UInt32.max) != 0 {
+            throw SystemCallError("chown", path, errno: errno)
+        }
+    }
+
+    /// Removes an empty directory.
+    static func removeDirectory(_ path: String) throws(SystemCallError) {
+        guard rmdir(path) == 0 else { throw SystemCallError("rmdir", path, errno: errno) }
+    }
+
     /// Directory and last component of a path ("." for a bare name).
     static func split(_ path: String) -> (directory: String, base: String) {
         guard let slash = path.lastIndex(of: "/") else { return (".", path) }

@@ -173,7 +173,7 @@ public actor ManagedDomainBackend: DomainBackend {
 
     static func parse(_ xml: String) throws -> DomainDefinition {
         let definition = try DomainDefinition.parse(xml)
-        try DomainFileName.check(definition.name)
+        try DefinitionFileName.check(definition.name)
         return definition
     }
 

@@ -3,8 +3,8 @@ import LibvirtProtocol
 /// Why the management layer could not do what was asked, beyond the plain lifecycle refusals it
 /// reports as `LibvirtError` directly. `libvirtError` is what a libvirt client sees.
 public enum ManagementError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// A domain name that cannot be a file name here.
-    case unsupportedName(String, String)
+    /// A domain or storage pool name (`kind`) that cannot be a file name here, and why.
+    case unsupportedName(kind: String, String, String)
     /// Valid libvirt XML that SwiftVirt's VMM cannot run (an interface type, a comma in a path...).
     case unsupportedConfiguration(String)
     /// A kernel, initrd or disk image that is not there or not readable.
@@ -22,8 +22,8 @@ public enum ManagementError: Error, Hashable, Sendable, CustomStringConvertible 
 
     public var libvirtError: LibvirtError {
         switch self {
-        case .unsupportedName(let name, let reason):
-            return .configUnsupported("domain name '\(name)' is not supported: \(reason)")
+        case .unsupportedName(let kind, let name, let reason):
+            return .configUnsupported("\(kind) name '\(name)' is not supported: \(reason)")
         case .unsupportedConfiguration(let detail):
             return .configUnsupported(detail)
         case .inaccessibleFile(let path, let errno):

@@ -18,6 +18,19 @@ public struct ManagementPaths: Hashable, Sendable {
     public func definitionFile(_ name: String) -> String { domainsDirectory + "/" + name + ".xml" }
     public func autostartLink(_ name: String) -> String { autostartDirectory + "/" + name }
 
+    /// `<state>/storage`: one `<name>.xml` per persistent storage pool.
+    public var storagePoolsDirectory: String { stateDirectory + "/storage" }
+    /// `<state>/storage/autostart`: `<name>` links to `../<name>.xml` for pools started with the daemon.
+    public var storageAutostartDirectory: String { storagePoolsDirectory + "/autostart" }
+    /// `<run>/storage`: one `<name>.xml` per active pool, so a daemon restart finds them active again.
+    public var activeStoragePoolsDirectory: String { runDirectory + "/storage" }
+
+    public func storagePoolFile(_ name: String) -> String { storagePoolsDirectory + "/" + name + ".xml" }
+    public func storagePoolAutostartLink(_ name: String) -> String { storageAutostartDirectory + "/" + name }
+    public func activeStoragePoolFile(_ name: String) -> String {
+        activeStoragePoolsDirectory + "/" + name + ".xml"
+    }
+
     /// Created once autostart ran in this boot (run directories are emptied by a reboot), so a daemon
     /// restart does not start again what a user stopped, as libvirtd does.
     public var autostartDoneMarker: String { runDirectory + "/autostarted" }
@@ -49,20 +62,22 @@ public struct DomainRunFiles: Hashable, Sendable {
     var transientFiles: [String] { [pidFile, stateFile, liveDefinition, serialSocket, controlSocket] }
 }
 
-/// Which domain names can be file names here: the XML parser already refuses '/'.
-enum DomainFileName {
+/// Which domain and storage pool names can be file names here: the XML parsers already refuse '/'.
+enum DefinitionFileName {
     /// Leaves room for the longest suffix under NAME_MAX (255).
     static let maxLength = 200
 
-    static func check(_ name: String) throws(ManagementError) {
+    /// `kind` names what is named ("domain", "storage pool") in the error.
+    static func check(_ name: String, kind: String = "domain") throws(ManagementError) {
         guard !name.hasPrefix(".") else {
-            throw .unsupportedName(name, "it starts with '.', which SwiftVirt reserves for its own files")
+            throw .unsupportedName(
+                kind: kind, name, "it starts with '.', which SwiftVirt reserves for its own files")
         }
         guard name.utf8.count <= maxLength else {
-            throw .unsupportedName(name, "it is longer than \(maxLength) bytes")
+            throw .unsupportedName(kind: kind, name, "it is longer than \(maxLength) bytes")
         }
         guard !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
-            throw .unsupportedName(name, "it contains control characters")
+            throw .unsupportedName(kind: kind, name, "it contains control characters")
         }
     }
 }

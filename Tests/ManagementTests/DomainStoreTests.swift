@@ -84,9 +84,9 @@ struct DomainStoreTests {
 
     @Test("names that cannot be file names here are refused")
     func fileNames() throws {
-        #expect(throws: ManagementError.self) { try DomainFileName.check(".hidden") }
-        #expect(throws: ManagementError.self) { try DomainFileName.check(String(repeating: "x", count: 201)) }
-        #expect(throws: ManagementError.self) { try DomainFileName.check("tab\there") }
-        try DomainFileName.check("web-01 (prod)")
+        #expect(throws: ManagementError.self) { try DefinitionFileName.check(".hidden") }
+        #expect(throws: ManagementError.self) { try DefinitionFileName.check(String(repeating: "x", count: 201)) }
+        #expect(throws: ManagementError.self) { try DefinitionFileName.check("tab\there") }
+        try DefinitionFileName.check("web-01 (prod)")
     }
 }
