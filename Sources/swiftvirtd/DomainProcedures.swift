@@ -141,17 +141,20 @@ extension RemoteDispatcher {
         }
     }
 
-    private func listLimit(_ value: Int32, name: String) throws(LibvirtError) -> Int {
+    /// A client's `maxids`/`maxnames` as a count, checked against the protocol's array limit.
+    func listLimit(
+        _ value: Int32, name: String, limit: Int = DomainLimits.maxListCount,
+        limitName: String = "REMOTE_DOMAIN_LIST_MAX"
+    ) throws(LibvirtError) -> Int {
         guard value >= 0 else { throw .invalidArgument("\(name) must not be negative") }
-        guard value <= DomainLimits.maxListCount else { throw .rpc("\(name) > REMOTE_DOMAIN_LIST_MAX") }
+        guard value <= limit else { throw .rpc("\(name) > \(limitName)") }
         return Int(value)
     }
 
     private func listAllDomains(_ args: ListAllDomainsArgs) async throws -> ListAllDomainsReply {
         let unknown = args.flags.subtracting(.all)
         guard unknown.isEmpty else {
-            throw LibvirtError.invalidArgument(
-                "unsupported flags (0x\(String(unknown.rawValue, radix: 16))) in function virConnectListAllDomains")
+            throw LibvirtError.unsupportedFlags(unknown.rawValue, function: "virConnectListAllDomains")
         }
         let matching = try await backend.list().filter { args.flags.matches($0.filterSubject) }
             .sorted {

@@ -8,6 +8,7 @@ import Management
 /// connection passes its own `RemoteSession`.
 struct RemoteDispatcher: Sendable {
     let backend: any DomainBackend
+    let storage: StoragePools
     let host: HostDescription
     let logger: Logger
     /// Console sessions of all connections (one per domain at a time).
@@ -65,7 +66,10 @@ struct RemoteDispatcher: Sendable {
         .domainDefineXML, .domainDefineXMLFlags, .domainUndefine, .domainUndefineFlags, .domainCreate,
         .domainCreateWithFlags, .domainCreateXML, .domainDestroy, .domainDestroyFlags, .domainShutdown,
         .domainShutdownFlags, .domainReboot, .domainSuspend, .domainResume, .domainSetAutostart,
-        .domainOpenConsole,
+        .domainOpenConsole, .storagePoolDefineXML, .storagePoolCreateXML, .storagePoolUndefine, .storagePoolBuild,
+        .storagePoolCreate, .storagePoolDestroy, .storagePoolDelete, .storagePoolRefresh, .storagePoolSetAutostart,
+        .storageVolumeCreateXML, .storageVolumeCreateXMLFrom, .storageVolumeDelete, .storageVolumeResize,
+        .storageVolumeWipe, .storageVolumeWipePattern, .storageVolumeUpload, .storageVolumeDownload,
     ]
 
     private func call(
@@ -86,7 +90,7 @@ struct RemoteDispatcher: Sendable {
         if let reply = try await domainProcedure(procedure, payload: payload) {
             return reply
         }
-        if let reply = try storageProcedure(procedure, payload: payload) {
+        if let reply = try await storageProcedure(procedure, payload: payload) {
             return reply
         }
         throw LibvirtError.noSupport(procedure.description)

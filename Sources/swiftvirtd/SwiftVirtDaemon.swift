@@ -149,8 +149,8 @@ struct SwiftVirtDaemon: AsyncParsableCommand {
                 "the VMM executable is not executable; domains will not start",
                 metadata: ["path": "\(executable)", "hint": "pass --swiftvirt PATH"])
         }
-        var configuration = ManagedDomainBackend.Configuration(
-            paths: ManagementPaths(stateDirectory: stateDir, runDirectory: runDir), vmmExecutable: executable)
+        let paths = ManagementPaths(stateDirectory: stateDir, runDirectory: runDir)
+        var configuration = ManagedDomainBackend.Configuration(paths: paths, vmmExecutable: executable)
         let noticeLogger = logger
         configuration.notice = { noticeLogger.notice("\($0)") }
         let events = DomainEventHub()
@@ -162,8 +162,12 @@ struct SwiftVirtDaemon: AsyncParsableCommand {
         let count = await backend.list().count
         logger.info(
             "domains loaded", metadata: ["count": "\(count)", "stateDir": "\(stateDir)", "runDir": "\(runDir)"])
+        let storage = await StoragePools.open(paths: paths) { noticeLogger.notice("\($0)") }
+        let poolCount = await storage.list().count
+        logger.info("storage pools loaded", metadata: ["count": "\(poolCount)"])
         let server = RemoteServer(
-            listeners: listeners, backend: backend, events: events, host: .current(vmmExecutable: executable),
+            listeners: listeners, backend: backend, storage: storage, events: events,
+            host: .current(vmmExecutable: executable),
             logger: logger)
         let serving = Task { try await server.run() }
         // SIGTERM and SIGINT end the server cleanly, so its socket files are removed.

@@ -38,6 +38,8 @@ struct DaemonHarness: Sendable {
     let backend: InMemoryDomainBackend
     /// Events published here reach the server's connections as the backend's would.
     let events: DomainEventHub
+    /// Storage pools kept under `directory`/state and `directory`/run.
+    let storage: StoragePools
     var socketPath: String { directory + "/sock" }
     var readOnlySocketPath: String { directory + "/sock-ro" }
 
@@ -53,14 +55,17 @@ struct DaemonHarness: Sendable {
             return String(cString: result)
         }
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let harness = DaemonHarness(directory: directory, backend: InMemoryDomainBackend(), events: DomainEventHub())
+        let storage = await StoragePools.open(
+            paths: ManagementPaths(stateDirectory: directory + "/state", runDirectory: directory + "/run"))
+        let harness = DaemonHarness(
+            directory: directory, backend: InMemoryDomainBackend(), events: DomainEventHub(), storage: storage)
         var logger = Logger(label: "swiftvirtd-test")
         // SWIFTVIRTD_TEST_LOG=debug logs every call, e.g. to see which procedures a client uses.
         logger.logLevel =
             ProcessInfo.processInfo.environment["SWIFTVIRTD_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let server = RemoteServer(
             listeners: [.readWrite(harness.socketPath), .readOnly(harness.readOnlySocketPath)],
-            backend: harness.backend, events: harness.events, host: host, logger: logger)
+            backend: harness.backend, storage: harness.storage, events: harness.events, host: host, logger: logger)
         let (listening, listeningContinuation) = AsyncStream<Void>.makeStream()
         let serving = Task {
             try await server.run { listeningContinuation.yield() }
