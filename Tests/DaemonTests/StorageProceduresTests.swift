@@ -1,12 +1,13 @@
+import LibvirtProtocol
 import Testing
 
 @testable import swiftvirtd
 
-/// No storage driver: pool listings are empty and lookups fail with libvirt's not-found errors, which
-/// virt-install and virsh take as "nothing matches" rather than "no storage API".
-@Suite("storage pools and volumes without a storage driver")
+/// The storage procedures over the in-process server: what virt-install and virsh see with no pool
+/// defined, and a malformed or hostile request answered with an error rather than a crash.
+@Suite("storage pools and volumes over the remote protocol")
 struct StorageProceduresTests {
-    @Test("python3-libvirt: empty pool listings, libvirt's not-found errors, define still unsupported")
+    @Test("python3-libvirt: empty listings and libvirt's not-found and XML errors")
     func python() async throws {
         try await DaemonHarness.withDaemon { daemon in
             let script = """
@@ -19,7 +20,10 @@ struct StorageProceduresTests {
                              lambda: conn.storageVolLookupByKey("/var/lib/a.img"),
                              lambda: conn.storagePoolLookupByName("default"),
                              lambda: conn.storagePoolLookupByUUIDString("6f0b1b6e-3c57-4d0c-9a38-2d9b8f6c1e01"),
-                             lambda: conn.storagePoolDefineXML("<pool type='dir'/>", 0)]:
+                             lambda: conn.storagePoolDefineXML("<pool type='dir'/>", 0),
+                             lambda: conn.storagePoolDefineXML("<pool type='logical'><name>x</name></pool>", 0),
+                             lambda: conn.storagePoolDefineXML("<pool type='dir'", 0),
+                             lambda: conn.storagePoolDefineXML("<pool type='dir'><name>x</name></pool>", 0xff)]:
                     try:
                         call()
                     except libvirt.libvirtError as e:
@@ -34,7 +38,10 @@ struct StorageProceduresTests {
                 "error 49 18 Storage pool not found: no storage pool with matching name 'default'",
                 "error 49 18 Storage pool not found: no storage pool with matching uuid "
                     + "'6f0b1b6e-3c57-4d0c-9a38-2d9b8f6c1e01'",
-                "error 3 0 this function is not supported by the connection driver: virStoragePoolDefineXML",
+                "error 27 18 XML error: missing pool source name element",
+                "error 3 18 this function is not supported by the connection driver: storage pool type 'logical'",
+                "error 35 18 (storage_pool_definition):1:",
+                "error 8 0 invalid argument: unsupported flags (0xfe) in function virStoragePoolDefineXML",
             ] {
                 #expect(result.output.contains(line), "missing \(line) in \(result)")
             }
@@ -52,6 +59,52 @@ struct StorageProceduresTests {
             #expect(
                 volume.error.contains("Storage volume not found: no storage vol with matching path '/var/lib/a.img'"),
                 "\(volume)")
+        }
+    }
+
+    @Test("a read-only connection may list and look up, not define")
+    func readOnly() async throws {
+        try await DaemonHarness.withDaemon { daemon in
+            let define = try await daemon.virsh(
+                ["pool-define-as", "p", "dir", "--target", daemon.directory + "/p"], readOnlySocket: true)
+            #expect(define.error.contains("read only access prevents virStoragePoolDefineXML"), "\(define)")
+            #expect(try await daemon.virsh(["pool-list", "--all"], readOnlySocket: true).status == 0)
+        }
+    }
+
+    @Test("truncated and oversized arguments to every storage procedure are answered with errors")
+    func malformedPayloads() async throws {
+        try await DaemonHarness.withDaemon { daemon in
+            let procedures: [RemoteProcedure] = [
+                .connectListStoragePools, .connectListAllStoragePools, .storagePoolDefineXML, .storagePoolCreateXML,
+                .storagePoolLookupByName, .storagePoolLookupByUUID, .storagePoolLookupByVolume, .storagePoolBuild,
+                .storagePoolCreate, .storagePoolDestroy, .storagePoolUndefine, .storagePoolGetInfo,
+                .storagePoolGetXMLDesc, .storagePoolSetAutostart, .storagePoolListVolumes,
+                .storagePoolListAllVolumes, .storageVolumeCreateXML, .storageVolumeCreateXMLFrom,
+                .storageVolumeDelete, .storageVolumeLookupByName, .storageVolumeLookupByPath,
+                .storageVolumeGetInfo, .storageVolumeGetXMLDesc, .storageVolumeGetPath, .storageVolumeResize,
+            ]
+            let payloads: [[UInt8]] = [[], [0, 0], [0x7F, 0xFF, 0xFF, 0xFF], [0, 0, 0, 2, 0x2E, 0x2E, 0, 0]]
+            let path = daemon.socketPath
+            let replies = try await blocking { () -> [RPCPacket?] in
+                let client = try RawRPCClient(path: path)
+                defer { client.close() }
+                _ = try client.open()
+                var replies: [RPCPacket?] = []
+                var serial: UInt32 = 10
+                for procedure in procedures {
+                    for payload in payloads {
+                        serial += 1
+                        replies.append(try client.call(procedure, serial: serial, payload: payload))
+                    }
+                }
+                replies.append(try client.call(.connectNumOfStoragePools, serial: 1))
+                return replies
+            }
+            for reply in replies.dropLast() {
+                #expect(reply?.remoteError != nil, "\(String(describing: reply))")
+            }
+            #expect(try replies.last??.decodePayload(as: IntMessage.self).value == 0)
         }
     }
 }
