@@ -9,8 +9,8 @@ import Testing
 struct VirtInstallTests {
     static let virtInstall = "/usr/bin/virt-install"
 
-    /// virt-install builds a storage pool for a disk's directory unless the path is under /dev (which
-    /// swiftvirtd, having no storage driver, cannot define), so the image lives on /dev/shm.
+    /// virt-install defines a storage pool for a disk's directory unless the path is under /dev, so the
+    /// image lives on /dev/shm and the test stays about the domain.
     static func diskImage() throws -> String {
         let path = "/dev/shm/swiftvirt-vi-\(UUID().uuidString).img"
         #expect(FileManager.default.createFile(atPath: path, contents: nil))
@@ -57,6 +57,38 @@ struct VirtInstallTests {
                 #expect(log.contains(argument), "missing \(argument) in \(log)")
             }
             #expect(try await daemon.virsh("destroy", "vi1").status == 0)
+        }
+    }
+
+    @Test("--disk pool=NAME,size=1,format=qcow2 creates its volume in the pool with DiskImage")
+    func diskInPool() async throws {
+        try await withDaemonProcess { daemon in
+            let fixture = daemon.fixture
+            let directory = fixture.directory + "/pool"
+            for arguments in [
+                ["pool-define-as", "vip", "dir", "--target", directory], ["pool-start", "vip", "--build"],
+            ] {
+                let result = try await daemon.virsh(arguments)
+                #expect(result.status == 0, "\(result)")
+            }
+            let result = try await run(
+                Self.virtInstall,
+                [
+                    "--connect", "qemu+unix:///system?socket=\(daemon.socketPath)", "--name", "vi2", "--memory", "256",
+                    "--vcpus", "1", "--import", "--disk", "pool=vip,size=1,format=qcow2,bus=virtio",
+                    "--boot", "kernel=\(fixture.kernel),kernel_args=console=ttyS0", "--network", "none",
+                    "--graphics", "none", "--noautoconsole", "--osinfo", "detect=on,require=off",
+                ],
+                environment: ["LC_ALL": "C", "HOME": fixture.directory, "PATH": "/usr/bin:/bin"])
+            #expect(result.status == 0, "\(result)")
+            let volumes = try await daemon.virsh("vol-list", "vip", "--details")
+            #expect(volumes.output.contains("vi2.qcow2   \(directory)/vi2.qcow2   file   1.00 GiB"), "\(volumes)")
+            let check = try await run(
+                "/usr/bin/qemu-img", ["check", directory + "/vi2.qcow2"], environment: ["LC_ALL": "C"])
+            #expect(check.output.contains("No errors were found"), "\(check)")
+            let dump = try await daemon.virsh("dumpxml", "vi2")
+            #expect(dump.output.contains("<source file='\(directory)/vi2.qcow2'/>"), "\(dump)")
+            #expect(try await daemon.virsh("destroy", "vi2").status == 0)
         }
     }
 }
