@@ -31,41 +31,26 @@ struct DomainStore: Sendable {
         return (definitions.map { StoredDomain(definition: $0, autostart: isAutostart($0.name)) }, problems)
     }
 
+    private var files: DefinitionDirectory {
+        DefinitionDirectory(
+            directory: paths.domainsDirectory, autostartDirectory: paths.autostartDirectory, linkPrefix: "../domains/")
+    }
+
     /// Writes (or replaces) a domain's definition.
     func save(_ definition: DomainDefinition) throws(ManagementError) {
-        do {
-            try HostFiles.writeAtomically(paths.definitionFile(definition.name), Array(definition.xml().utf8))
-        } catch {
-            throw .system(error)
-        }
+        try files.save(definition.name, xml: definition.xml())
     }
 
     /// Removes a domain's definition and autostart link.
     func remove(name: String) throws(ManagementError) {
-        do {
-            try HostFiles.remove(paths.autostartLink(name))
-            try HostFiles.remove(paths.definitionFile(name))
-            try HostFiles.syncDirectory(paths.autostartDirectory)
-            try HostFiles.syncDirectory(paths.domainsDirectory)
-        } catch {
-            throw .system(error)
-        }
+        try files.remove(name)
     }
 
     func setAutostart(_ name: String, _ autostart: Bool) throws(ManagementError) {
-        do {
-            if autostart {
-                try HostFiles.replaceSymlink(paths.autostartLink(name), target: "../domains/\(name).xml")
-            } else {
-                try HostFiles.remove(paths.autostartLink(name))
-                try HostFiles.syncDirectory(paths.autostartDirectory)
-            }
-        } catch {
-            throw .system(error)
-        }
+        try files.setAutostart(name, autostart)
     }
 
     func isAutostart(_ name: String) -> Bool {
-        HostFiles.exists(paths.autostartLink(name))
+        files.isAutostart(name)
     }
 }

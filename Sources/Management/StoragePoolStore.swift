@@ -39,19 +39,21 @@ struct StoragePoolStore: Sendable {
             identity: { ($0.name, $0.uuid) })
     }
 
+    private var files: DefinitionDirectory {
+        DefinitionDirectory(
+            directory: paths.storagePoolsDirectory, autostartDirectory: paths.storageAutostartDirectory,
+            linkPrefix: "../")
+    }
+
     /// Writes (or replaces) a persistent pool's definition.
     func save(_ definition: StoragePoolDefinition) throws(ManagementError) {
-        try write(definition, to: paths.storagePoolFile(definition.name))
+        try files.save(definition.name, xml: definition.xml())
     }
 
     /// Records that a pool is active with `definition`.
     func saveActive(_ definition: StoragePoolDefinition) throws(ManagementError) {
-        try write(definition, to: paths.activeStoragePoolFile(definition.name))
-    }
-
-    private func write(_ definition: StoragePoolDefinition, to path: String) throws(ManagementError) {
         do {
-            try HostFiles.writeAtomically(path, Array(definition.xml().utf8))
+            try HostFiles.writeAtomically(paths.activeStoragePoolFile(definition.name), Array(definition.xml().utf8))
         } catch {
             throw .system(error)
         }
@@ -59,14 +61,7 @@ struct StoragePoolStore: Sendable {
 
     /// Removes a persistent pool's definition and autostart link.
     func remove(name: String) throws(ManagementError) {
-        do {
-            try HostFiles.remove(paths.storagePoolAutostartLink(name))
-            try HostFiles.remove(paths.storagePoolFile(name))
-            try HostFiles.syncDirectory(paths.storageAutostartDirectory)
-            try HostFiles.syncDirectory(paths.storagePoolsDirectory)
-        } catch {
-            throw .system(error)
-        }
+        try files.remove(name)
     }
 
     func removeActive(name: String) throws(ManagementError) {
@@ -78,19 +73,10 @@ struct StoragePoolStore: Sendable {
     }
 
     func setAutostart(_ name: String, _ autostart: Bool) throws(ManagementError) {
-        do {
-            if autostart {
-                try HostFiles.replaceSymlink(paths.storagePoolAutostartLink(name), target: "../\(name).xml")
-            } else {
-                try HostFiles.remove(paths.storagePoolAutostartLink(name))
-                try HostFiles.syncDirectory(paths.storageAutostartDirectory)
-            }
-        } catch {
-            throw .system(error)
-        }
+        try files.setAutostart(name, autostart)
     }
 
     func isAutostart(_ name: String) -> Bool {
-        HostFiles.exists(paths.storagePoolAutostartLink(name))
+        files.isAutostart(name)
     }
 }
