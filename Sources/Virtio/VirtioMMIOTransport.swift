@@ -10,8 +10,9 @@ import Synchronization
 ///   widths read 0 and are ignored. Device config from 0x100 takes any width.
 /// - QueueNotify processes the queue inline on the calling vCPU thread (`notifyQueue`).
 /// - The interrupt line is level-triggered: high while InterruptStatus is not 0. `interruptLine(level)`
-///   is called only on changes, in order, under a small lock of its own; it must not call back into this
-///   transport (KVM_IRQ_LINE is fine).
+///   is called only on changes (and for a fresh edge when an acknowledgement leaves a cause pending),
+///   with the transport's lock held: it must be quick and must not call back into this transport (an
+///   irqfd write or KVM_IRQ_LINE).
 /// - A queue error never traps: the device is marked DEVICE_NEEDS_RESET, a configuration change interrupt
 ///   is raised, and no queue is processed until the driver resets the device.
 ///
@@ -26,7 +27,6 @@ public final class VirtioMMIOTransport: BusDevice, VirtioTransport {
     public static let queueNotifyOffset: UInt64 = VirtioMMIORegister.queueNotify
 
     let core: VirtioTransportCore<VirtioMMIOState>
-    private let line: LevelInterruptLine
 
     /// - Parameters:
     ///   - device: the device model behind the transport.
@@ -37,18 +37,17 @@ public final class VirtioMMIOTransport: BusDevice, VirtioTransport {
     ) {
         core = VirtioTransportCore(
             device: device, memory: memory, queueCount: device.queueCount, queueSizeAfterReset: 0,
-            specific: VirtioMMIOState())
-        line = LevelInterruptLine(interruptLine)
+            specific: VirtioMMIOState(line: interruptLine))
     }
 
     /// The device status register (§2.1), e.g. to see DEVICE_NEEDS_RESET.
     public var deviceStatus: UInt32 {
-        core.state.withLock { $0.status }
+        core.withState { $0.status }
     }
 
     /// The queue error that made the device need a reset, if any; cleared by a reset.
     public var queueError: VirtqueueError? {
-        core.state.withLock { $0.queueError }
+        core.withState { $0.queueError }
     }
 
     public func read(offset: UInt64, size: Int) -> UInt64 {
@@ -56,7 +55,7 @@ public final class VirtioMMIOTransport: BusDevice, VirtioTransport {
             return core.device.readConfig(offset: offset - VirtioMMIORegister.config, size: size)
         }
         guard size == 4, offset % 4 == 0 else { return 0 }
-        return UInt64(core.state.withLock { readRegister(offset, $0) })
+        return UInt64(core.withState { readRegister(offset, $0) })
     }
 
     public func write(offset: UInt64, size: Int, value: UInt64) {
@@ -71,16 +70,7 @@ public final class VirtioMMIOTransport: BusDevice, VirtioTransport {
             notifyQueue(Int(value32 & 0xFFFF))
             return
         }
-        let stillPending = core.state.withLock { state in
-            writeRegister(offset, value32, &state)
-            return state.specific.interruptLevel
-        }
-        if offset == VirtioMMIORegister.interruptAcknowledge, stillPending {
-            // The driver acknowledged only what it saw; a cause raised meanwhile needs a fresh edge.
-            line.pulse(while: interruptLevel)
-        } else {
-            deliver(())
-        }
+        core.withState { state in writeRegister(offset, value32, &state) }
     }
 
     /// Processes queue `index` on the calling thread, as a QueueNotify write does, then raises the
@@ -96,13 +86,8 @@ public final class VirtioMMIOTransport: BusDevice, VirtioTransport {
         signalConfigurationChange()
     }
 
-    func deliver(_ delivery: Void) {
-        line.update(to: interruptLevel)
-    }
-
-    private func interruptLevel() -> Bool {
-        core.state.withLock { $0.specific.interruptLevel }
-    }
+    /// Nothing is left to deliver after the lock: the line follows InterruptStatus inside it.
+    func deliver(_ delivery: Never) {}
 
     // MARK: - Registers (§4.2.2, Table 4.1)
 
@@ -154,9 +139,9 @@ public final class VirtioMMIOTransport: BusDevice, VirtioTransport {
             guard let index = state.selectedQueueIndex else { return }
             state.queues[index].isReady = value & 1 != 0
         case VirtioMMIORegister.interruptAcknowledge:
-            state.specific.interruptStatus &= ~value
+            state.specific.acknowledge(value)
         case VirtioMMIORegister.status:
-            // The line is brought to the new level by the caller.
+            // The line follows the new InterruptStatus as the lock is released.
             _ = writeStatus(value, &state)
         default:
             break

@@ -18,8 +18,8 @@ import Synchronization
 ///   level-triggered INTA# line (`interruptLine`, called only on changes).
 /// - The guest is hostile: no access traps; wrong widths, bad vectors and out-of-order writes are ignored.
 ///
-/// Locking: see `VirtioTransport`. `signalMSI` and `interruptLine` are called without the state lock and
-/// must not call back into the function.
+/// Locking: see `VirtioTransport`. `signalMSI` is called without the state lock, `interruptLine` with it
+/// (so INTx changes in step with the ISR); neither may call back into the function.
 public final class VirtioPCIFunction: VirtioTransport, PCIFunction {
     /// Size of BAR 0, a power of two; `barAddress` must be aligned to it.
     public static let barLength: UInt64 = VirtioPCILayout.barLength
@@ -33,7 +33,6 @@ public final class VirtioPCIFunction: VirtioTransport, PCIFunction {
     private let configImage: [UInt8]
     private let queueCount: Int
     private let signalMSI: @Sendable (_ address: UInt64, _ data: UInt32) -> Void
-    private let line: LevelInterruptLine
 
     /// - Parameters:
     ///   - device: the device model behind the function.
@@ -51,10 +50,9 @@ public final class VirtioPCIFunction: VirtioTransport, PCIFunction {
         queueCount = min(max(device.queueCount, 0), Self.maximumQueueCount)
         core = VirtioTransportCore(
             device: device, memory: memory, queueCount: queueCount, queueSizeAfterReset: nil,
-            specific: VirtioPCIState(queueCount: queueCount))
+            specific: VirtioPCIState(queueCount: queueCount, interruptLine: interruptLine))
         configImage = VirtioPCIConfigSpace.image(deviceID: device.deviceID, queueCount: queueCount)
         self.signalMSI = signalMSI
-        line = LevelInterruptLine(interruptLine)
     }
 
     /// The BAR 0 region, for the MMIO bus at `barAddress` with length `barLength`.
@@ -64,12 +62,12 @@ public final class VirtioPCIFunction: VirtioTransport, PCIFunction {
 
     /// The device status (§2.1), e.g. to see DEVICE_NEEDS_RESET.
     public var deviceStatus: UInt32 {
-        core.state.withLock { $0.status }
+        core.withState { $0.status }
     }
 
     /// The queue error that made the device need a reset, if any; cleared by a reset.
     public var queueError: VirtqueueError? {
-        core.state.withLock { $0.queueError }
+        core.withState { $0.queueError }
     }
 
     /// Offset in BAR 0 of queue `queue`'s notification address, where the driver writes the queue index
@@ -92,19 +90,12 @@ public final class VirtioPCIFunction: VirtioTransport, PCIFunction {
         signalConfigurationChange()
     }
 
-    func deliver(_ delivery: VirtioPCIState.Delivery) {
-        switch delivery {
-        case .message(let message): signalMSI(message.address, message.data)
-        case .interruptLine: updateInterruptLine()
-        }
+    func deliver(_ message: MSIXMessage) {
+        signalMSI(message.address, message.data)
     }
 
     private func send(_ messages: [MSIXMessage]) {
         for message in messages { signalMSI(message.address, message.data) }
-    }
-
-    private func updateInterruptLine() {
-        line.update { core.state.withLock { $0.specific.interruptLineLevel } }
     }
 
     // MARK: - Configuration space
@@ -117,7 +108,7 @@ public final class VirtioPCIFunction: VirtioTransport, PCIFunction {
         if base == VirtioPCILayout.pciConfigCapability + VirtioPCILayout.capabilityExtra {
             readThroughWindow()
         }
-        let dword = core.state.withLock { configDword(base, $0.specific) }
+        let dword = core.withState { configDword(base, $0.specific) }
         return (dword >> UInt32(8 * (offset - base))) & Self.laneMask(size)
     }
 
@@ -127,13 +118,12 @@ public final class VirtioPCIFunction: VirtioTransport, PCIFunction {
         let base = offset & ~3
         let shift = UInt32(8 * (offset - base))
         let mask = Self.laneMask(size) << shift
-        let (messages, windowWrite) = core.state.withLock { state in
+        let (messages, windowWrite) = core.withState { state in
             let old = configDword(base, state.specific)
             return writeConfigDword(base, (old & ~mask) | ((value << shift) & mask), &state.specific)
         }
         send(messages)
         if let windowWrite { writeBAR(offset: windowWrite.offset, size: windowWrite.size, value: windowWrite.value) }
-        updateInterruptLine()
     }
 
     private static func isValidConfigAccess(offset: Int, size: Int) -> Bool {
@@ -214,16 +204,16 @@ public final class VirtioPCIFunction: VirtioTransport, PCIFunction {
 
     /// A read of pci_cfg_data: the selected BAR 0 access, its value in the field's first bytes (§4.1.4.9).
     private func readThroughWindow() {
-        guard let target = core.state.withLock({ $0.specific.window.target }) else { return }
+        guard let target = core.withState({ $0.specific.window.target }) else { return }
         let value = UInt32(truncatingIfNeeded: readBAR(offset: target.offset, size: target.size))
-        core.state.withLock { $0.specific.window.data = value }
+        core.withState { $0.specific.window.data = value }
     }
 
     // MARK: - BAR 0
 
     /// A guest read of BAR 0 from the MMIO bus: all ones while memory space is disabled.
     func readBARRegion(offset: UInt64, size: Int) -> UInt64 {
-        guard core.state.withLock({ $0.specific.isMemorySpaceEnabled }) else {
+        guard core.withState({ $0.specific.isMemorySpaceEnabled }) else {
             return size >= 8 ? UInt64.max : (1 << UInt64(8 * max(size, 0))) - 1
         }
         return readBAR(offset: offset, size: size)
@@ -231,7 +221,7 @@ public final class VirtioPCIFunction: VirtioTransport, PCIFunction {
 
     /// A guest write of BAR 0 from the MMIO bus: ignored while memory space is disabled.
     func writeBARRegion(offset: UInt64, size: Int, value: UInt64) {
-        guard core.state.withLock({ $0.specific.isMemorySpaceEnabled }) else { return }
+        guard core.withState({ $0.specific.isMemorySpaceEnabled }) else { return }
         writeBAR(offset: offset, size: size, value: value)
     }
 
@@ -239,21 +229,20 @@ public final class VirtioPCIFunction: VirtioTransport, PCIFunction {
         guard size == 1 || size == 2 || size == 4 || size == 8 else { return 0 }
         switch VirtioPCIStructure(offset: offset, queueCount: queueCount) {
         case .commonConfig(let field):
-            return core.state.withLock { readCommonConfig(field, size, $0) }
+            return core.withState { readCommonConfig(field, size, $0) }
         case .isr:
             // Reading clears it and deasserts INTx (§4.1.4.5).
-            let isr = core.state.withLock { state in
+            let isr = core.withState { state in
                 defer { state.specific.isr = 0 }
                 return state.specific.isr
             }
-            updateInterruptLine()
             return UInt64(isr)
         case .deviceConfig(let configOffset):
             return core.device.readConfig(offset: configOffset, size: size)
         case .msixTable(let tableOffset):
-            return core.state.withLock { $0.specific.msix.readTable(offset: tableOffset, size: size) }
+            return core.withState { $0.specific.msix.readTable(offset: tableOffset, size: size) }
         case .msixPendingBits(let pbaOffset):
-            return core.state.withLock { $0.specific.msix.readPendingBits(offset: pbaOffset, size: size) }
+            return core.withState { $0.specific.msix.readPendingBits(offset: pbaOffset, size: size) }
         case .notify, .none:
             return 0
         }
@@ -263,9 +252,8 @@ public final class VirtioPCIFunction: VirtioTransport, PCIFunction {
         guard size == 1 || size == 2 || size == 4 || size == 8 else { return }
         switch VirtioPCIStructure(offset: offset, queueCount: queueCount) {
         case .commonConfig(let field):
-            let delivery = core.state.withLock { writeCommonConfig(field, size, value, &$0) }
+            let delivery = core.withState { writeCommonConfig(field, size, value, &$0) }
             if let delivery { deliver(delivery) }
-            updateInterruptLine()
         case .deviceConfig(let configOffset):
             core.device.writeConfig(offset: configOffset, size: size, value: value)
         case .notify(let queue, let aligned):
@@ -273,7 +261,7 @@ public final class VirtioPCIFunction: VirtioTransport, PCIFunction {
             guard aligned, size == 2 || size == 4 else { return }
             notifyQueue(queue)
         case .msixTable(let tableOffset):
-            send(core.state.withLock { $0.specific.msix.writeTable(offset: tableOffset, size: size, value: value) })
+            send(core.withState { $0.specific.msix.writeTable(offset: tableOffset, size: size, value: value) })
         case .isr, .msixPendingBits, .none:
             break
         }

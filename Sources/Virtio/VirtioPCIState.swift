@@ -4,13 +4,9 @@ import Devices
 /// registers of its configuration header, the PCI configuration access window, the ISR, the MSI-X
 /// vectors the driver chose and the MSI-X table.
 struct VirtioPCIState: VirtioTransportSpecificState {
-    /// What raising an interrupt leads to once the lock is released.
-    enum Delivery: Sendable {
-        /// Send this MSI-X message.
-        case message(MSIXMessage)
-        /// Bring INTx to `interruptLineLevel`.
-        case interruptLine
-    }
+    /// What raising an interrupt leads to once the lock is released: an MSI-X message to send (INTx
+    /// follows the ISR inside the lock, `settleInterruptLine`).
+    typealias Delivery = MSIXMessage
 
     /// The PCI configuration access capability's window into BAR 0 (§4.1.4.9).
     struct ConfigWindow: Sendable {
@@ -47,10 +43,13 @@ struct VirtioPCIState: VirtioTransportSpecificState {
     /// queue_msix_vector of each queue.
     var queueVectors: [UInt16]
     var msix: MSIXTable
+    /// INTA#.
+    private var line: LatchedInterruptLine
 
-    init(queueCount: Int) {
+    init(queueCount: Int, interruptLine: @escaping @Sendable (Bool) -> Void) {
         queueVectors = Array(repeating: VirtioPCICommonConfig.noVector, count: queueCount)
         msix = MSIXTable(vectorCount: queueCount + 1)
+        line = LatchedInterruptLine(interruptLine)
     }
 
     var isMemorySpaceEnabled: Bool { command & PCIConfigRegister.commandMemorySpace != 0 }
@@ -87,7 +86,11 @@ struct VirtioPCIState: VirtioTransportSpecificState {
             if !msix.isEnabled { isr |= VirtioPCICommonConfig.isrQueue }
             vector = queue >= 0 && queue < queueVectors.count ? queueVectors[queue] : VirtioPCICommonConfig.noVector
         }
-        guard msix.isEnabled else { return interruptLineLevel ? .interruptLine : nil }
-        return msix.signal(vector).map { .message($0) }
+        guard msix.isEnabled else { return nil }
+        return msix.signal(vector)
+    }
+
+    mutating func settleInterruptLine() {
+        line.settle(to: interruptLineLevel)
     }
 }

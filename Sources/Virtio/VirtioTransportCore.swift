@@ -10,7 +10,8 @@ final class VirtioTransportCore<Specific: VirtioTransportSpecificState>: Sendabl
     let deviceFeatures: UInt64
     /// The device's largest queue size, or 0 when it reports an invalid one (then no queue can start).
     let maxQueueSize: UInt16
-    let state: Mutex<VirtioTransportState<Specific>>
+    /// Reached only through `withState`, so the interrupt line always follows the state.
+    private let state: Mutex<VirtioTransportState<Specific>>
 
     /// - Parameters:
     ///   - queueCount: the queues the driver sees (a transport may expose fewer than the device has).
@@ -30,6 +31,17 @@ final class VirtioTransportCore<Specific: VirtioTransportSpecificState>: Sendabl
                 specific: specific))
     }
 
+    /// Runs `body` on the state under the lock, then, still under it, brings the interrupt line to the
+    /// level the state now asks for (see `LatchedInterruptLine` for why both happen in one critical section).
+    func withState<Result: Sendable, Failure: Error>(
+        _ body: (inout VirtioTransportState<Specific>) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try state.withLock { (state) throws(Failure) -> Result in
+            defer { state.specific.settleInterruptLine() }
+            return try body(&state)
+        }
+    }
+
     /// The driver may accept only features the device offered and must accept VERSION_1 (§6.1).
     func acceptsDriverFeatures(_ features: UInt64) -> Bool {
         features & ~deviceFeatures == 0 && features & VirtioFeature.version1 != 0
@@ -46,7 +58,7 @@ final class VirtioTransportCore<Specific: VirtioTransportSpecificState>: Sendabl
 /// A virtio transport (virtio-mmio, virtio-pci) built on a `VirtioTransportCore`: it maps its registers
 /// onto the core's state and delivers interrupts its own way; the lifecycle below is common.
 ///
-/// Locking: the core's state sits behind its mutex. Status writes call the device's `reset`/`activate` with
+/// Locking: the core's state sits behind its mutex (`withState`). Status writes call the device's `reset`/`activate` with
 /// that mutex held (the device must not call back into the transport then); queue processing runs without.
 protocol VirtioTransport: AnyObject, Sendable {
     associatedtype Specific: VirtioTransportSpecificState
@@ -103,7 +115,7 @@ extension VirtioTransport {
     /// Processes queue `index` on the calling thread, then raises its used-buffer interrupt if the device
     /// asks for one. Ignored unless the driver set DRIVER_OK and the queue is ready.
     func processNotification(queue index: Int) {
-        let epoch: UInt64? = core.state.withLock { state in
+        let epoch: UInt64? = core.withState { state in
             guard state.isLive, index >= 0, index < state.queues.count, state.queues[index].isReady else {
                 return nil
             }
@@ -116,7 +128,7 @@ extension VirtioTransport {
         } catch {
             outcome = .failure(error)
         }
-        let delivery = core.state.withLock { state -> Specific.Delivery? in
+        let delivery = core.withState { state -> Specific.Delivery? in
             guard state.epoch == epoch else { return nil }
             switch outcome {
             case .success(true): return state.specific.raise(.usedBuffers(queue: index))
@@ -130,7 +142,7 @@ extension VirtioTransport {
     /// Tells the driver the device configuration changed (a resized disk): a new configuration
     /// generation, and the configuration change interrupt once the driver is running (§2.5.1).
     func signalConfigurationChange() {
-        if let delivery = core.state.withLock({ $0.configurationChanged() }) { deliver(delivery) }
+        if let delivery = core.withState({ $0.configurationChanged() }) { deliver(delivery) }
     }
 
     /// The handle a device uses from its own threads; it does nothing once `epoch` is over (a reset).
@@ -141,7 +153,7 @@ extension VirtioTransport {
     }
 
     private func raiseFromDevice(epoch: UInt64, queue: Int?, error: VirtqueueError?) {
-        let delivery = core.state.withLock { state -> Specific.Delivery? in
+        let delivery = core.withState { state -> Specific.Delivery? in
             guard state.epoch == epoch, state.isLive else { return nil }
             if let error { return state.markNeedsReset(error) }
             guard let queue, queue >= 0, queue < state.queues.count else { return nil }

@@ -7,6 +7,11 @@ protocol VirtioTransportSpecificState: Sendable {
     /// The driver reset the device (status 0, §2.4): forget what belonged to the device's lifecycle.
     mutating func deviceReset()
 
-    /// Records an interrupt cause; returns what to deliver, or nil when nothing reaches the driver now.
+    /// Records an interrupt cause; returns what to deliver once the lock is released (an MSI-X message),
+    /// or nil when nothing more is needed (a line follows the state through `settleInterruptLine`).
     mutating func raise(_ cause: VirtioInterruptCause) -> Delivery?
+
+    /// Brings the transport's interrupt line, if it has one, to the level the state now asks for. Called
+    /// at the end of every critical section (`VirtioTransportCore.withState`).
+    mutating func settleInterruptLine()
 }
