@@ -30,6 +30,9 @@ public actor ManagedDomainBackend: DomainBackend {
         /// Told about every domain event (lifecycle changes, reboots), in order, from the backend's
         /// actor: it must not block.
         public var events: @Sendable (DomainEvent) -> Void = { _ in }
+        /// The virtual networks `<interface type='network'>` attaches to; without them such
+        /// interfaces are refused.
+        public var networks: ManagedNetworks?
 
         public init(paths: ManagementPaths, vmmExecutable: String) {
             self.paths = paths

@@ -237,7 +237,7 @@ extension ManagedDomainBackend {
         }
         // The daemon's descriptors on the taps close when `taps` is emptied, right after the spawn (or
         // on any failure before it): from then on the VMM alone keeps them alive.
-        let connected = try connectBridgeInterfaces(definition)
+        let connected = try connectBridgeInterfaces(definition, networkBridges: try await networkBridges(definition))
         let live = connected.live
         var taps = connected.taps
         removeRunFiles(files)

@@ -19,6 +19,8 @@ public enum ManagementError: Error, Hashable, Sendable, CustomStringConvertible 
     case system(SystemCallError)
     /// Setting up a domain's host network (a tap, its bridge) failed.
     case hostNetwork(HostNetworkError)
+    /// A virtual network's host side (its firewall table, its dnsmasq) could not be set up.
+    case networkSetup(network: String, detail: String)
 
     public var libvirtError: LibvirtError {
         switch self {
@@ -43,6 +45,10 @@ public enum ManagementError: Error, Hashable, Sendable, CustomStringConvertible 
         case .hostNetwork(let error):
             // virnetdev.c reports these with virReportSystemError, from no particular driver.
             return LibvirtError(code: .systemError, domain: .none, message: error.description)
+        case .networkSetup(let network, let detail):
+            return LibvirtError(
+                code: .operationFailed, domain: .network,
+                message: "operation failed: network '\(network)' could not be started: \(detail)")
         }
     }
 

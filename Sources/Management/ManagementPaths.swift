@@ -52,13 +52,17 @@ public struct NetworkRunFiles: Hashable, Sendable {
     /// `DHCPServerRecord`: dnsmasq's pid with its start time and the boot, written by the daemon.
     public var dnsmasqRecord: String { base + ".dnsmasq" }
     public var leases: String { base + ".leases" }
+    /// The nft ruleset last installed for the network.
+    public var firewallRules: String { base + ".nft" }
     /// dnsmasq's output and the nft command's errors.
     public var log: String { base + ".log" }
 
     private var base: String { directory + "/" + name }
 
     /// Everything but the log.
-    var transientFiles: [String] { [liveDefinition, dnsmasqConfiguration, dnsmasqPidFile, dnsmasqRecord, leases] }
+    var transientFiles: [String] { [
+            liveDefinition, dnsmasqConfiguration, dnsmasqPidFile, dnsmasqRecord, leases, firewallRules,
+        ] }
 }
 
 /// The files of one running domain under the run directory.
