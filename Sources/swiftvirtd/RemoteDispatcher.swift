@@ -8,6 +8,8 @@ import Management
 /// connection passes its own `RemoteSession`.
 struct RemoteDispatcher: Sendable {
     let backend: any DomainBackend
+    /// Virtual networks; nil when the daemon serves domains only.
+    let networks: ManagedNetworks?
     let host: HostDescription
     let logger: Logger
     /// Console sessions of all connections (one per domain at a time).
@@ -74,7 +76,7 @@ struct RemoteDispatcher: Sendable {
         if !session.isOpen, !Self.allowedBeforeOpen.contains(procedure) {
             throw LibvirtError.internalError("connection not open")
         }
-        if session.isReadOnly, Self.modifying.contains(procedure) {
+        if session.isReadOnly, Self.modifying.contains(procedure) || Self.modifyingNetworkProcedures.contains(procedure) {
             throw LibvirtError.readOnly(procedure.description)
         }
         if let reply = try connectProcedure(procedure, payload: payload, session: &session) {
@@ -87,6 +89,9 @@ struct RemoteDispatcher: Sendable {
             return reply
         }
         if let reply = try storageProcedure(procedure, payload: payload) {
+            return reply
+        }
+        if let reply = try await networkProcedure(procedure, payload: payload) {
             return reply
         }
         throw LibvirtError.noSupport(procedure.description)
@@ -107,6 +112,7 @@ struct RemoteDispatcher: Sendable {
         case let error as LibvirtError: return error
         case let error as DomainXMLError: return error.libvirtError
         case let error as ManagementError: return error.libvirtError
+        case let error as NetworkDefinitionError: return error.libvirtError
         case let error as XDRDecodingError: return .rpc("Unable to decode message payload: \(error)")
         case let error as XDREncodingError: return .rpc("Unable to encode message payload: \(error)")
         default: return .internalError("\(error)")

@@ -53,12 +53,12 @@ struct RemoteServer: Sendable {
     let group: any EventLoopGroup
 
     init(
-        listeners: [RemoteListener], backend: any DomainBackend, events: DomainEventHub = DomainEventHub(),
-        host: HostDescription, logger: Logger,
+        listeners: [RemoteListener], backend: any DomainBackend, networks: ManagedNetworks? = nil,
+        events: DomainEventHub = DomainEventHub(), host: HostDescription, logger: Logger,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.listeners = listeners
-        self.dispatcher = RemoteDispatcher(backend: backend, host: host, logger: logger)
+        self.dispatcher = RemoteDispatcher(backend: backend, networks: networks, host: host, logger: logger)
         self.events = events
         self.logger = logger
         self.group = group

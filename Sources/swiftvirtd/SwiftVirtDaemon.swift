@@ -149,8 +149,8 @@ struct SwiftVirtDaemon: AsyncParsableCommand {
                 "the VMM executable is not executable; domains will not start",
                 metadata: ["path": "\(executable)", "hint": "pass --swiftvirt PATH"])
         }
-        var configuration = ManagedDomainBackend.Configuration(
-            paths: ManagementPaths(stateDirectory: stateDir, runDirectory: runDir), vmmExecutable: executable)
+        let paths = ManagementPaths(stateDirectory: stateDir, runDirectory: runDir)
+        var configuration = ManagedDomainBackend.Configuration(paths: paths, vmmExecutable: executable)
         let noticeLogger = logger
         configuration.notice = { noticeLogger.notice("\($0)") }
         let events = DomainEventHub()
@@ -158,12 +158,17 @@ struct SwiftVirtDaemon: AsyncParsableCommand {
         // Refuse before touching any VM if another daemon serves this socket: two daemons would both
         // adopt the same VMMs.
         try SocketPath.prepare(socket)
+        // Networks first: autostarted domains may attach to autostarted networks.
+        var networkConfiguration = ManagedNetworks.Configuration(paths: paths)
+        networkConfiguration.notice = configuration.notice
+        let networks = try await ManagedNetworks.open(networkConfiguration)
+        configuration.networks = networks
         let backend = try await ManagedDomainBackend.open(configuration)
         let count = await backend.list().count
         logger.info(
             "domains loaded", metadata: ["count": "\(count)", "stateDir": "\(stateDir)", "runDir": "\(runDir)"])
         let server = RemoteServer(
-            listeners: listeners, backend: backend, events: events, host: .current(vmmExecutable: executable),
+            listeners: listeners, backend: backend, networks: networks, events: events, host: .current(vmmExecutable: executable),
             logger: logger)
         let serving = Task { try await server.run() }
         // SIGTERM and SIGINT end the server cleanly, so its socket files are removed.
