@@ -23,8 +23,10 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
 
     /// Network byte order, as `struct in_addr` holds it.
     public var octets: [UInt8] {
-        [UInt8(value >> 24), UInt8(truncatingIfNeeded: value >> 16), UInt8(truncatingIfNeeded: value >> 8),
-         UInt8(truncatingIfNeeded: value)]
+        [
+            UInt8(value >> 24), UInt8(truncatingIfNeeded: value >> 16), UInt8(truncatingIfNeeded: value >> 8),
+            UInt8(truncatingIfNeeded: value),
+        ]
     }
 
     public var description: String { octets.map(String.init).joined(separator: ".") }

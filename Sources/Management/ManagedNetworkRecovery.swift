@@ -48,7 +48,8 @@ extension ManagedNetworks {
             for path in files.transientFiles { try? HostFiles.remove(path) }
             return
         }
-        let dhcpServer = HostFiles.readText(files.dnsmasqRecord, limit: 256).flatMap(DHCPServerProcess.init(recordText:))
+        let dhcpServer = HostFiles.readText(files.dnsmasqRecord, limit: 256).flatMap(
+            DHCPServerProcess.init(recordText:))
         let parts = BuiltParts(definition, dhcpServer: dhcpServer)
         var problem: String?
         if let owner = uuidsByName[name], owner != definition.uuid {

@@ -224,7 +224,9 @@ public actor ManagedNetworks {
         try Self.checkFlags(flags, allowed: Self.inactiveXMLFlag, function: "virNetworkGetXMLDesc")
         let network = try existing(uuid)
         if flags & Self.inactiveXMLFlag != 0, let persistent = network.persistent { return persistent.xml() }
-        guard let definition = network.current else { throw LibvirtError.noNetwork("no network with matching uuid '\(uuid)'") }
+        guard let definition = network.current else {
+            throw LibvirtError.noNetwork("no network with matching uuid '\(uuid)'")
+        }
         return definition.xml()
     }
 

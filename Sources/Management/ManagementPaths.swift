@@ -60,9 +60,11 @@ public struct NetworkRunFiles: Hashable, Sendable {
     private var base: String { directory + "/" + name }
 
     /// Everything but the log.
-    var transientFiles: [String] { [
+    var transientFiles: [String] {
+        [
             liveDefinition, dnsmasqConfiguration, dnsmasqPidFile, dnsmasqRecord, leases, firewallRules,
-        ] }
+        ]
+    }
 }
 
 /// The files of one running domain under the run directory.

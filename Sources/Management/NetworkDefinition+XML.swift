@@ -219,7 +219,8 @@ extension NetworkDefinition {
             root.children.append(bridge)
         }
         if let macAddress {
-            root.children.append(XMLTreeElement(name: "mac", attributes: [XMLAttribute("address", macAddress.description)]))
+            root.children.append(
+                XMLTreeElement(name: "mac", attributes: [XMLAttribute("address", macAddress.description)]))
         }
         root.children += unmodeled
         if let ip { root.children.append(Self.element(for: ip)) }
@@ -227,7 +228,8 @@ extension NetworkDefinition {
     }
 
     private static func element(for ip: IPConfiguration) -> XMLTreeElement {
-        var element = XMLTreeElement(name: "ip", attributes: [XMLAttribute("address", ip.interface.address.description)])
+        var element = XMLTreeElement(
+            name: "ip", attributes: [XMLAttribute("address", ip.interface.address.description)])
         element.attributes.append(
             ip.writtenAsNetmask
                 ? XMLAttribute("netmask", ip.interface.netmask.description)

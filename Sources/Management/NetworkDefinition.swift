@@ -132,7 +132,8 @@ public struct NetworkDefinition: Hashable, Sendable {
         for range in ip.dhcpRanges {
             guard interface.contains(range.lowerBound), interface.contains(range.upperBound) else {
                 throw .invalid(
-                    "range \(range.lowerBound) - \(range.upperBound) is not entirely within network \(interface.subnet)")
+                    "range \(range.lowerBound) - \(range.upperBound) is not entirely within network \(interface.subnet)"
+                )
             }
             if interface.prefixLength < 31,
                 range.contains(interface.network) || range.contains(interface.broadcast)

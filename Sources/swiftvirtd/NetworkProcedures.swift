@@ -32,19 +32,22 @@ extension RemoteDispatcher {
             let unknown = flags.subtracting(.all)
             guard unknown.isEmpty else {
                 throw LibvirtError.invalidArgument(
-                    "unsupported flags (0x\(String(unknown.rawValue, radix: 16))) in function virConnectListAllNetworks")
+                    "unsupported flags (0x\(String(unknown.rawValue, radix: 16))) in function virConnectListAllNetworks"
+                )
             }
             let matching = await networks.list()
                 .filter { flags.matches(active: $0.active, persistent: $0.persistent, autostart: $0.autostart) }
                 .sorted { $0.name < $1.name }
             guard matching.count <= ListAllNetworksReply.maxCount else {
-                throw LibvirtError.rpc("Too many networks '\(matching.count)' for limit '\(ListAllNetworksReply.maxCount)'")
+                throw LibvirtError.rpc(
+                    "Too many networks '\(matching.count)' for limit '\(ListAllNetworksReply.maxCount)'")
             }
             return ListAllNetworksReply(
                 networks: args.needResults != 0 ? matching.map(\.remoteNetwork) : [], count: UInt32(matching.count))
 
         case .networkLookupByName:
-            return NetworkMessage(try await networks.lookup(.name(decode(StringMessage.self, from: payload).value)).remoteNetwork)
+            return NetworkMessage(
+                try await networks.lookup(.name(decode(StringMessage.self, from: payload).value)).remoteNetwork)
         case .networkLookupByUUID:
             let uuid = try decode(DomainLookupByUUIDArgs.self, from: payload).uuid
             return NetworkMessage(try await networks.lookup(.uuid(uuid)).remoteNetwork)
@@ -77,7 +80,8 @@ extension RemoteDispatcher {
 
         case .networkGetXMLDesc:
             let args = try decode(NetworkFlagsMessage.self, from: payload)
-            return StringMessage(try await networks.xmlDescription(existingNetwork(args.network).uuid, flags: args.flags))
+            return StringMessage(
+                try await networks.xmlDescription(existingNetwork(args.network).uuid, flags: args.flags))
         case .networkGetBridgeName:
             let network = try await existingNetwork(decode(NetworkMessage.self, from: payload).network)
             return StringMessage(try await networks.bridgeName(network.uuid))

@@ -76,7 +76,8 @@ struct RemoteDispatcher: Sendable {
         if !session.isOpen, !Self.allowedBeforeOpen.contains(procedure) {
             throw LibvirtError.internalError("connection not open")
         }
-        if session.isReadOnly, Self.modifying.contains(procedure) || Self.modifyingNetworkProcedures.contains(procedure) {
+        if session.isReadOnly, Self.modifying.contains(procedure) || Self.modifyingNetworkProcedures.contains(procedure)
+        {
             throw LibvirtError.readOnly(procedure.description)
         }
         if let reply = try connectProcedure(procedure, payload: payload, session: &session) {

@@ -168,7 +168,8 @@ struct SwiftVirtDaemon: AsyncParsableCommand {
         logger.info(
             "domains loaded", metadata: ["count": "\(count)", "stateDir": "\(stateDir)", "runDir": "\(runDir)"])
         let server = RemoteServer(
-            listeners: listeners, backend: backend, networks: networks, events: events, host: .current(vmmExecutable: executable),
+            listeners: listeners, backend: backend, networks: networks, events: events,
+            host: .current(vmmExecutable: executable),
             logger: logger)
         let serving = Task { try await server.run() }
         // SIGTERM and SIGINT end the server cleanly, so its socket files are removed.

@@ -203,7 +203,8 @@ struct NetworkDefinitionTests {
         }
 
         let viaDevice = try NetworkDefinition.parse(
-            "<network><name>d</name><forward dev='eth0'/><bridge name='d0'/><ip address='10.7.0.1' prefix='24'/></network>")
+            "<network><name>d</name><forward dev='eth0'/><bridge name='d0'/><ip address='10.7.0.1' prefix='24'/></network>"
+        )
         #expect(
             try #require(NetworkFirewall(viaDevice)).ruleset.contains(
                 "ip saddr 10.7.0.0/24 ip daddr != 10.7.0.0/24 oifname \"eth0\" masquerade"))

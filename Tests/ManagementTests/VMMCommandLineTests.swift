@@ -40,7 +40,9 @@ struct VMMCommandLineTests {
         #expect(commandLine.inputFiles == ["/k", "/i", "/root.img", "/data.qcow2"])
     }
 
-    @Test("bridge and network interfaces take the passed tap descriptors 3, 4... in interface order; <mtu> reaches the VMM")
+    @Test(
+        "bridge and network interfaces take the passed tap descriptors 3, 4... in interface order; <mtu> reaches the VMM"
+    )
     func bridgeInterfaces() throws {
         let definition = try Self.definition(
             devices: """
