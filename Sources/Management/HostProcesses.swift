@@ -190,6 +190,19 @@ enum HostProcesses {
         return text.filter { !$0.isWhitespace }
     }
 
+    /// Whether this is the first call for `marker` since the host booted: the marker lives in a run
+    /// directory, which a reboot empties, and is created here. A marker that cannot be written is
+    /// reported to `notice` (the caller still goes ahead, once).
+    static func firstTimeThisBoot(marker: String, notice: (String) -> Void) -> Bool {
+        guard !HostFiles.exists(marker) else { return false }
+        do {
+            try HostFiles.writeAtomically(marker, Array("\(bootID())\n".utf8), mode: 0o644)
+        } catch {
+            notice("cannot record \(marker): \(error)")
+        }
+        return true
+    }
+
     /// Seconds since the epoch.
     static func now() -> Int64 {
         Int64(time(nil))

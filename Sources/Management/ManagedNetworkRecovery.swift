@@ -78,12 +78,7 @@ extension ManagedNetworks {
 
     private func autostartOncePerBoot() async {
         let marker = configuration.paths.networkAutostartDoneMarker
-        guard !HostFiles.exists(marker) else { return }
-        do {
-            try HostFiles.writeAtomically(marker, Array("\(HostProcesses.bootID())\n".utf8), mode: 0o644)
-        } catch {
-            configuration.notice("cannot record that network autostart ran: \(error)")
-        }
+        guard HostProcesses.firstTimeThisBoot(marker: marker, notice: configuration.notice) else { return }
         let candidates = networks.values.filter { $0.autostart && $0.persistent != nil && $0.live == nil }
         for network in candidates.sorted(by: { $0.name < $1.name }) {
             do {

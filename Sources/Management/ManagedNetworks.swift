@@ -152,17 +152,10 @@ public actor ManagedNetworks {
         throw .internalError("no free bridge name \(Self.generatedBridgePrefix)N")
     }
 
-    static func checkFlags(_ flags: UInt32, allowed: UInt32, function: String) throws(LibvirtError) {
-        let unknown = flags & ~allowed
-        guard unknown == 0 else {
-            throw .invalidArgument("unsupported flags (0x\(String(unknown, radix: 16))) in function \(function)")
-        }
-    }
-
     // MARK: Definitions and queries
 
     public func define(xml: String, flags: UInt32) async throws -> NetworkStatus {
-        try Self.checkFlags(flags, allowed: Self.validateFlag, function: "virNetworkDefineXMLFlags")
+        try LibvirtError.checkFlags(flags, allowed: Self.validateFlag, function: "virNetworkDefineXMLFlags")
         return try await withJob {
             let definition = try parse(xml)
             try checkIdentity(definition)
@@ -221,7 +214,7 @@ public actor ManagedNetworks {
     }
 
     public func xmlDescription(_ uuid: DomainUUID, flags: UInt32) throws -> String {
-        try Self.checkFlags(flags, allowed: Self.inactiveXMLFlag, function: "virNetworkGetXMLDesc")
+        try LibvirtError.checkFlags(flags, allowed: Self.inactiveXMLFlag, function: "virNetworkGetXMLDesc")
         let network = try existing(uuid)
         if flags & Self.inactiveXMLFlag != 0, let persistent = network.persistent { return persistent.xml() }
         guard let definition = network.current else {
@@ -262,7 +255,7 @@ public actor ManagedNetworks {
     }
 
     public func createTransient(xml: String, flags: UInt32) async throws -> NetworkStatus {
-        try Self.checkFlags(flags, allowed: Self.validateFlag, function: "virNetworkCreateXMLFlags")
+        try LibvirtError.checkFlags(flags, allowed: Self.validateFlag, function: "virNetworkCreateXMLFlags")
         return try await withJob {
             let definition = try parse(xml)
             try checkIdentity(definition)

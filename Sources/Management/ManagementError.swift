@@ -59,3 +59,13 @@ extension LibvirtErrorCode {
     /// VIR_ERR_OPERATION_UNSUPPORTED: valid request the driver cannot do.
     static let operationUnsupported = LibvirtErrorCode(rawValue: 84)
 }
+
+extension LibvirtError {
+    /// Refuses flag bits outside `allowed`, in libvirt's words (virCheckFlags); `function` is the API.
+    static func checkFlags(_ flags: UInt32, allowed: UInt32, function: String) throws(LibvirtError) {
+        let unknown = flags & ~allowed
+        guard unknown == 0 else {
+            throw .invalidArgument("unsupported flags (0x\(String(unknown, radix: 16))) in function \(function)")
+        }
+    }
+}
