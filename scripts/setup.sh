@@ -16,6 +16,8 @@ pkgs=(
   zlib1g-dev libzstd-dev python3 expect
   # wanted by later tests: libvirt comparison, disk and network benchmarks
   libvirt-clients python3-libvirt fio iperf3
+  # swiftvirtd's virtual networks at run time (bridges' DHCP/DNS and NAT), as libvirt's network driver
+  dnsmasq-base nftables
   # virt-install against swiftvirtd (Tests/ManagementTests/VirtInstallTests.swift)
   virtinst
   # guest tools disk (scripts/guest/tools-disk.sh): vsock client, ext4 tools

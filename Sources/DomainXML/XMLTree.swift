@@ -54,3 +54,11 @@ public struct XMLTreeElement: Hashable, Sendable {
         hasher.combine(children)
     }
 }
+
+extension XMLTreeElement {
+    /// Parses a whole document with the strict, bounded parser domain descriptions go through (no
+    /// document type declarations, so no entities), for other libvirt XML such as networks.
+    public static func parseDocument(_ text: String) throws(DomainXMLError) -> XMLTreeElement {
+        try XMLTreeParser.parse(text)
+    }
+}

@@ -17,6 +17,8 @@ public struct LibvirtErrorCode: RawRepresentable, Hashable, Sendable {
     public static let systemError = LibvirtErrorCode(rawValue: 38)
     public static let rpc = LibvirtErrorCode(rawValue: 39)
     public static let noDomain = LibvirtErrorCode(rawValue: 42)
+    /// VIR_ERR_NO_NETWORK.
+    public static let noNetwork = LibvirtErrorCode(rawValue: 43)
     public static let noStoragePool = LibvirtErrorCode(rawValue: 49)
     public static let noStorageVolume = LibvirtErrorCode(rawValue: 50)
     public static let invalidMAC = LibvirtErrorCode(rawValue: 44)
@@ -37,6 +39,8 @@ public struct LibvirtErrorDomain: RawRepresentable, Hashable, Sendable {
     public static let qemu = LibvirtErrorDomain(rawValue: 10)
     public static let remote = LibvirtErrorDomain(rawValue: 13)
     public static let storage = LibvirtErrorDomain(rawValue: 18)
+    /// VIR_FROM_NETWORK.
+    public static let network = LibvirtErrorDomain(rawValue: 19)
     public static let domain = LibvirtErrorDomain(rawValue: 20)
 }
 
@@ -78,6 +82,11 @@ public struct LibvirtError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public static func noDomain(_ detail: String) -> LibvirtError {
         LibvirtError(code: .noDomain, domain: .qemu, message: "Domain not found: \(detail)")
+    }
+
+    /// VIR_ERR_NO_NETWORK; `detail` is e.g. "no network with matching name 'default'".
+    public static func noNetwork(_ detail: String) -> LibvirtError {
+        LibvirtError(code: .noNetwork, domain: .network, message: "Network not found: \(detail)")
     }
 
     /// VIR_ERR_NO_STORAGE_POOL; `detail` is e.g. "no storage pool with matching name 'x'".

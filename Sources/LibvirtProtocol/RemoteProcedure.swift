@@ -35,7 +35,21 @@ public struct RemoteProcedure: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let domainShutdown = RemoteProcedure(rawValue: 33)
     public static let domainSuspend = RemoteProcedure(rawValue: 34)
     public static let domainUndefine = RemoteProcedure(rawValue: 35)
+    public static let connectListDefinedNetworks = RemoteProcedure(rawValue: 36)
     public static let connectListDomains = RemoteProcedure(rawValue: 37)
+    public static let connectListNetworks = RemoteProcedure(rawValue: 38)
+    public static let networkCreate = RemoteProcedure(rawValue: 39)
+    public static let networkCreateXML = RemoteProcedure(rawValue: 40)
+    public static let networkDefineXML = RemoteProcedure(rawValue: 41)
+    public static let networkDestroy = RemoteProcedure(rawValue: 42)
+    public static let networkGetXMLDesc = RemoteProcedure(rawValue: 43)
+    public static let networkGetAutostart = RemoteProcedure(rawValue: 44)
+    public static let networkGetBridgeName = RemoteProcedure(rawValue: 45)
+    public static let networkLookupByName = RemoteProcedure(rawValue: 46)
+    public static let networkLookupByUUID = RemoteProcedure(rawValue: 47)
+    public static let networkSetAutostart = RemoteProcedure(rawValue: 48)
+    public static let networkUndefine = RemoteProcedure(rawValue: 49)
+    public static let connectNumOfDefinedNetworks = RemoteProcedure(rawValue: 50)
     public static let connectNumOfDomains = RemoteProcedure(rawValue: 51)
     public static let connectNumOfNetworks = RemoteProcedure(rawValue: 52)
     public static let domainGetSchedulerType = RemoteProcedure(rawValue: 56)
@@ -87,6 +101,8 @@ public struct RemoteProcedure: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let connectIsSecure = RemoteProcedure(rawValue: 149)
     public static let domainIsActive = RemoteProcedure(rawValue: 150)
     public static let domainIsPersistent = RemoteProcedure(rawValue: 151)
+    public static let networkIsActive = RemoteProcedure(rawValue: 152)
+    public static let networkIsPersistent = RemoteProcedure(rawValue: 153)
     public static let storagePoolIsActive = RemoteProcedure(rawValue: 154)
     public static let storagePoolIsPersistent = RemoteProcedure(rawValue: 155)
     public static let connectGetLibVersion = RemoteProcedure(rawValue: 157)
@@ -159,6 +175,8 @@ public struct RemoteProcedure: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let connectGetStoragePoolCapabilities = RemoteProcedure(rawValue: 403)
     public static let domainGetGuestInfo = RemoteProcedure(rawValue: 418)
     public static let domainGetMessages = RemoteProcedure(rawValue: 426)
+    public static let networkDefineXMLFlags = RemoteProcedure(rawValue: 432)
+    public static let networkCreateXMLFlags = RemoteProcedure(rawValue: 437)
 
     /// The public libvirt API behind the procedure ("virDomainGetInfo"), if this package knows it.
     public var apiName: String? { Self.apiNames[rawValue] }
@@ -197,7 +215,21 @@ public struct RemoteProcedure: RawRepresentable, Hashable, Sendable, CustomStrin
         33: "virDomainShutdown",
         34: "virDomainSuspend",
         35: "virDomainUndefine",
+        36: "virConnectListDefinedNetworks",
         37: "virConnectListDomains",
+        38: "virConnectListNetworks",
+        39: "virNetworkCreate",
+        40: "virNetworkCreateXML",
+        41: "virNetworkDefineXML",
+        42: "virNetworkDestroy",
+        43: "virNetworkGetXMLDesc",
+        44: "virNetworkGetAutostart",
+        45: "virNetworkGetBridgeName",
+        46: "virNetworkLookupByName",
+        47: "virNetworkLookupByUUID",
+        48: "virNetworkSetAutostart",
+        49: "virNetworkUndefine",
+        50: "virConnectNumOfDefinedNetworks",
         51: "virConnectNumOfDomains",
         52: "virConnectNumOfNetworks",
         56: "virDomainGetSchedulerType",
@@ -245,6 +277,8 @@ public struct RemoteProcedure: RawRepresentable, Hashable, Sendable, CustomStrin
         149: "virConnectIsSecure",
         150: "virDomainIsActive",
         151: "virDomainIsPersistent",
+        152: "virNetworkIsActive",
+        153: "virNetworkIsPersistent",
         154: "virStoragePoolIsActive",
         155: "virStoragePoolIsPersistent",
         157: "virConnectGetLibVersion",
@@ -311,5 +345,7 @@ public struct RemoteProcedure: RawRepresentable, Hashable, Sendable, CustomStrin
         403: "virConnectGetStoragePoolCapabilities",
         418: "virDomainGetGuestInfo",
         426: "virDomainGetMessages",
+        432: "virNetworkDefineXMLFlags",
+        437: "virNetworkCreateXMLFlags",
     ]
 }

@@ -87,6 +87,15 @@ enum HostFiles {
         }
     }
 
+    /// Writes `text` into a file that must already exist, without creating, truncating or renaming
+    /// (sysfs and procfs attributes).
+    static func writeExisting(_ path: String, _ text: String) throws(SystemCallError) {
+        let descriptor = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard descriptor >= 0 else { throw SystemCallError("open", path, errno: errno) }
+        defer { close(descriptor) }
+        try writeAll(descriptor, Array(text.utf8), path: path)
+    }
+
     /// Appends `text` to a log file, creating it (0600). Failures are ignored: logs are best effort.
     static func append(_ path: String, _ text: String) {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o600)

@@ -50,6 +50,13 @@ enum HostNetwork {
     private static let setMTU: UInt = 0x8922
     private static let setHardwareAddress: UInt = 0x8924
     private static let getIndex: UInt = 0x8933
+    /// SIOCGIFADDR / SIOCSIFADDR / SIOCSIFNETMASK (linux/sockios.h): an interface's IPv4 address.
+    private static let getAddress: UInt = 0x8915
+    private static let setAddress: UInt = 0x8916
+    private static let setNetmask: UInt = 0x891c
+    /// SIOCBRADDBR / SIOCBRDELBR: create or delete the bridge named by the argument string.
+    private static let bridgeCreate: UInt = 0x89a0
+    private static let bridgeDelete: UInt = 0x89a1
     /// SIOCBRADDIF: enslave the interface whose index is in ifr_ifindex to the bridge in ifr_name.
     private static let bridgeAddInterface: UInt = 0x89a2
     /// TUNSETIFF, _IOW('T', 202, int) (linux/if_tun.h).
@@ -61,6 +68,8 @@ enum HostNetwork {
     private static let tapFlags: UInt16 = 0x0002 | 0x1000 | 0x4000
     /// IFF_TUN_EXCL: fail with EBUSY instead of attaching to an interface that already exists.
     private static let tunExclusive: UInt16 = 0x8000
+    /// AF_INET, the sa_family of an IPv4 socket address.
+    private static let familyIPv4: UInt16 = 2
     /// ARPHRD_ETHER (linux/if_arp.h), the sa_family of an Ethernet hardware address.
     private static let hardwareTypeEthernet: UInt16 = 1
 
@@ -113,6 +122,45 @@ enum HostNetwork {
         try control(setFlags, &request, action: action)
     }
 
+    /// Clears IFF_UP, keeping the other flags.
+    static func bringDown(_ name: String) throws(HostNetworkError) {
+        var request = try Request(name: name, action: "Cannot get interface flags on '\(name)'")
+        try control(getFlags, &request, action: "Cannot get interface flags on '\(name)'")
+        request.flags &= ~flagUp
+        try control(setFlags, &request, action: "Cannot set interface flags on '\(name)'")
+    }
+
+    /// Creates a Linux bridge (what `ip link add NAME type bridge` does); it starts down.
+    static func createBridge(_ name: String) throws(HostNetworkError) {
+        let action = "Unable to create bridge \(name)"
+        var request = try Request(name: name, action: action)
+        try control(bridgeCreate, &request, action: action)
+    }
+
+    /// Deletes a bridge, which must be down; its ports are released.
+    static func deleteBridge(_ name: String) throws(HostNetworkError) {
+        let action = "Unable to delete bridge \(name)"
+        var request = try Request(name: name, action: action)
+        try control(bridgeDelete, &request, action: action)
+    }
+
+    /// Gives the interface its (primary) IPv4 address and netmask.
+    static func setAddress(_ interface: IPv4Interface, of name: String) throws(HostNetworkError) {
+        let action = "Failed to add IP address \(interface) to \(name)"
+        var request = try Request(name: name, action: action)
+        request.setIPv4Address(family: familyIPv4, interface.address.octets)
+        try control(setAddress, &request, action: action, family: AF_INET)
+        request.setIPv4Address(family: familyIPv4, interface.netmask.octets)
+        try control(setNetmask, &request, action: action, family: AF_INET)
+    }
+
+    /// The interface's primary IPv4 address, or nil if it has none.
+    static func address(of name: String) -> IPv4Address? {
+        guard var request = try? Request(name: name, action: "") else { return nil }
+        guard (try? control(getAddress, &request, action: "", family: AF_INET)) != nil else { return nil }
+        return request.ipv4Address
+    }
+
     /// Makes `port` a port of `bridge` (what `ip link set PORT master BRIDGE` does for a Linux bridge).
     static func addPort(_ port: String, toBridge bridge: String) throws(HostNetworkError) {
         var indexRequest = try Request(name: port, action: "Unable to get index for interface \(port)")
@@ -144,8 +192,10 @@ enum HostNetwork {
     }
 
     /// An ioctl on a throwaway AF_LOCAL datagram socket, as the netdevice(7) calls take.
-    private static func control(_ number: UInt, _ request: inout Request, action: String) throws(HostNetworkError) {
-        let socket = Glibc.socket(AF_LOCAL, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    private static func control(
+        _ number: UInt, _ request: inout Request, action: String, family: Int32 = AF_LOCAL
+    ) throws(HostNetworkError) {
+        let socket = Glibc.socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard socket >= 0 else { throw HostNetworkError(action, errno: errno) }
         defer { close(socket) }
         try call(socket, number, &request, action: action)
@@ -196,6 +246,18 @@ enum HostNetwork {
                     bytes[Self.unionOffset + index] = UInt8(truncatingIfNeeded: newValue >> (8 * index))
                 }
             }
+        }
+
+        /// A `struct sockaddr_in`: sa_family, a zero port, then the address in network byte order.
+        mutating func setIPv4Address(family: UInt16, _ octets: [UInt8]) {
+            for index in 0..<16 { bytes[Self.unionOffset + index] = 0 }
+            bytes[Self.unionOffset] = UInt8(truncatingIfNeeded: family)
+            bytes[Self.unionOffset + 1] = UInt8(truncatingIfNeeded: family >> 8)
+            for (index, octet) in octets.prefix(4).enumerated() { bytes[Self.unionOffset + 4 + index] = octet }
+        }
+
+        var ipv4Address: IPv4Address {
+            IPv4Address((4..<8).reduce(0) { value, index in value << 8 | UInt32(bytes[Self.unionOffset + index]) })
         }
 
         /// sa_family, then the address in sa_data.

@@ -135,6 +135,19 @@ enum HostProcesses {
         return pid
     }
 
+    /// Runs a short host command (nft) to completion: spawned as `spawnDetached` does, output appended
+    /// to `logPath`, then reaped.
+    static func run(
+        executable: String, arguments: [String], logPath: String
+    ) throws(SystemCallError) -> ProcessExitStatus {
+        let pid = try spawnDetached(executable: executable, arguments: arguments, logPath: logPath)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            guard errno == EINTR else { throw SystemCallError("waitpid", executable, errno: errno) }
+        }
+        return ProcessExitStatus(waitStatus: status)
+    }
+
     /// Whether `pid` still runs. Our own children are reaped here (waitpid with WNOHANG, for that pid
     /// only: other children of this process are not ours to reap). A process we adopted is checked in
     /// /proc: gone, a zombie, or a different start time (the pid was recycled) all mean it ended.
@@ -175,6 +188,19 @@ enum HostProcesses {
     static func bootID() -> String {
         let text = HostFiles.readText("/proc/sys/kernel/random/boot_id", limit: 128) ?? ""
         return text.filter { !$0.isWhitespace }
+    }
+
+    /// Whether this is the first call for `marker` since the host booted: the marker lives in a run
+    /// directory, which a reboot empties, and is created here. A marker that cannot be written is
+    /// reported to `notice` (the caller still goes ahead, once).
+    static func firstTimeThisBoot(marker: String, notice: (String) -> Void) -> Bool {
+        guard !HostFiles.exists(marker) else { return false }
+        do {
+            try HostFiles.writeAtomically(marker, Array("\(bootID())\n".utf8), mode: 0o644)
+        } catch {
+            notice("cannot record \(marker): \(error)")
+        }
+        return true
     }
 
     /// Seconds since the epoch.

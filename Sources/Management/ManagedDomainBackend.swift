@@ -30,6 +30,9 @@ public actor ManagedDomainBackend: DomainBackend {
         /// Told about every domain event (lifecycle changes, reboots), in order, from the backend's
         /// actor: it must not block.
         public var events: @Sendable (DomainEvent) -> Void = { _ in }
+        /// The virtual networks `<interface type='network'>` attaches to; without them such
+        /// interfaces are refused.
+        public var networks: ManagedNetworks?
 
         public init(paths: ManagementPaths, vmmExecutable: String) {
             self.paths = paths
@@ -177,18 +180,11 @@ public actor ManagedDomainBackend: DomainBackend {
         return definition
     }
 
-    static func checkFlags(_ flags: UInt32, allowed: UInt32, function: String) throws(LibvirtError) {
-        let unknown = flags & ~allowed
-        guard unknown == 0 else {
-            throw .invalidArgument("unsupported flags (0x\(String(unknown, radix: 16))) in function \(function)")
-        }
-    }
-
     // MARK: DomainBackend: definitions and queries
 
     public func define(xml: String, flags: UInt32) async throws -> DomainStatus {
         // VIR_DOMAIN_DEFINE_VALIDATE: definitions are always validated.
-        try Self.checkFlags(flags, allowed: 1, function: "virDomainDefineXMLFlags")
+        try LibvirtError.checkFlags(flags, allowed: 1, function: "virDomainDefineXMLFlags")
         let definition = try Self.parse(xml)
         try checkIdentity(definition)
         guard domains[definition.uuid] != nil else {
@@ -214,7 +210,7 @@ public actor ManagedDomainBackend: DomainBackend {
 
     public func undefine(_ uuid: DomainUUID, flags: UInt32) async throws {
         // Managed save, snapshot, NVRAM and checkpoint flags: SwiftVirt keeps none of these.
-        try Self.checkFlags(flags, allowed: 0x1f, function: "virDomainUndefineFlags")
+        try LibvirtError.checkFlags(flags, allowed: 0x1f, function: "virDomainUndefineFlags")
         try await withJob(uuid) {
             var domain = try existingDomain(uuid)
             guard domain.persistent != nil else {
@@ -285,7 +281,7 @@ public actor ManagedDomainBackend: DomainBackend {
 
     public func openConsole(_ uuid: DomainUUID, device: String?, flags: UInt32) async throws -> ConsoleConnection {
         // VIR_DOMAIN_CONSOLE_FORCE and _SAFE concern sessions, which the RPC layer keeps.
-        try Self.checkFlags(flags, allowed: 0x3, function: "virDomainOpenConsole")
+        try LibvirtError.checkFlags(flags, allowed: 0x3, function: "virDomainOpenConsole")
         let domain = try existingDomain(uuid)
         guard domain.vmm != nil else { throw LibvirtError.operationInvalid("domain is not running") }
         if let device, !["serial0", "console0"].contains(device) {

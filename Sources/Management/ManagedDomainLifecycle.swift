@@ -43,7 +43,7 @@ extension ManagedDomainBackend {
     // MARK: DomainBackend: lifecycle
 
     public func start(_ uuid: DomainUUID, flags: UInt32) async throws -> DomainStatus {
-        try Self.checkFlags(
+        try LibvirtError.checkFlags(
             flags, allowed: LifecycleFlag.startPaused | LifecycleFlag.startBypassCache | LifecycleFlag.startForceBoot,
             function: "virDomainCreateWithFlags")
         return try await withJob(uuid) {
@@ -66,7 +66,7 @@ extension ManagedDomainBackend {
     }
 
     public func createTransient(xml: String, flags: UInt32) async throws -> DomainStatus {
-        try Self.checkFlags(
+        try LibvirtError.checkFlags(
             flags,
             allowed: LifecycleFlag.startPaused | LifecycleFlag.startBypassCache | LifecycleFlag.startForceBoot
                 | LifecycleFlag.startValidate,
@@ -95,7 +95,7 @@ extension ManagedDomainBackend {
     }
 
     public func destroy(_ uuid: DomainUUID, flags: UInt32) async throws {
-        try Self.checkFlags(flags, allowed: LifecycleFlag.destroyGraceful, function: "virDomainDestroyFlags")
+        try LibvirtError.checkFlags(flags, allowed: LifecycleFlag.destroyGraceful, function: "virDomainDestroyFlags")
         try await withJob(uuid) {
             let domain = try existingDomain(uuid)
             guard let vmm = domain.vmm else { throw LibvirtError.operationInvalid("domain is not running") }
@@ -123,7 +123,7 @@ extension ManagedDomainBackend {
     /// (`virsh shutdown --mode signal`, as libvirt's QEMU driver sends SIGTERM) sends `quit`: the VMM
     /// stops the machine and exits 0, and the domain shuts off with reason "shutdown".
     public func shutdown(_ uuid: DomainUUID, flags: UInt32) async throws {
-        try Self.checkFlags(flags, allowed: LifecycleFlag.shutdownModes, function: "virDomainShutdownFlags")
+        try LibvirtError.checkFlags(flags, allowed: LifecycleFlag.shutdownModes, function: "virDomainShutdownFlags")
         try await withJob(uuid) {
             let domain = try existingDomain(uuid)
             guard domain.vmm != nil else { throw LibvirtError.operationInvalid("domain is not running") }
@@ -160,7 +160,7 @@ extension ManagedDomainBackend {
 
     /// Asks the VMM for `reboot`; until it has one, VIR_ERR_OPERATION_UNSUPPORTED with what to do.
     public func reboot(_ uuid: DomainUUID, flags: UInt32) async throws {
-        try Self.checkFlags(flags, allowed: LifecycleFlag.shutdownModes, function: "virDomainReboot")
+        try LibvirtError.checkFlags(flags, allowed: LifecycleFlag.shutdownModes, function: "virDomainReboot")
         try await withJob(uuid) {
             let domain = try existingDomain(uuid)
             guard domain.vmm != nil else { throw LibvirtError.operationInvalid("domain is not running") }
@@ -237,7 +237,7 @@ extension ManagedDomainBackend {
         }
         // The daemon's descriptors on the taps close when `taps` is emptied, right after the spawn (or
         // on any failure before it): from then on the VMM alone keeps them alive.
-        let connected = try connectBridgeInterfaces(definition)
+        let connected = try connectBridgeInterfaces(definition, networkBridges: try await networkBridges(definition))
         let live = connected.live
         var taps = connected.taps
         removeRunFiles(files)

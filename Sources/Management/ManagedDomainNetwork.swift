@@ -4,8 +4,8 @@ import DomainXML
     import Glibc
 #endif
 
-/// Host networking of a starting domain: for each `<interface type='bridge'>` the daemon creates a
-/// tap, gives it the guest's MAC with a host-side first octet, sets its MTU (the bridge's, unless
+/// Host networking of a starting domain: for each `<interface type='bridge'>`, and each `<interface
+/// type='network'>` on its network's bridge, the daemon creates a tap, gives it the guest's MAC with a host-side first octet, sets its MTU (the bridge's, unless
 /// `<mtu>` says otherwise), adds it to the bridge and brings it up, as libvirt does; the VMM inherits
 /// the open tap (docs/decisions/0006). The taps are not persistent, so each disappears with the last
 /// descriptor on it: when the VMM exits, however it exits, or at once if the start fails.
@@ -17,17 +17,43 @@ extension ManagedDomainBackend {
     /// How many `vnetN` names one interface tries before giving up.
     static let tapNameAttempts = 4096
 
-    /// Creates and connects the taps of `definition`'s bridge interfaces, in interface order (the
-    /// order `VMMCommandLine` numbers their descriptors in). Returns the definition with each bridge
-    /// interface's `<target dev>` set to its tap, for the live XML. On failure every tap made so far
-    /// is closed, and so removed.
+    /// The bridge of each virtual network `definition`'s interfaces name, by network name. Each
+    /// network must exist and be active.
+    func networkBridges(_ definition: DomainDefinition) async throws -> [String: String] {
+        var bridges: [String: String] = [:]
+        for interface in definition.devices.interfaces {
+            guard case .network(let network) = interface.connection, bridges[network] == nil else { continue }
+            guard let networks = configuration.networks else {
+                throw ManagementError.unsupportedConfiguration(
+                    "interface type 'network' (network '\(network)') needs the daemon's virtual networks")
+            }
+            bridges[network] = try await networks.bridge(forDomainNetwork: network)
+        }
+        return bridges
+    }
+
+    /// Creates and connects the taps of `definition`'s bridge and network interfaces, in interface
+    /// order (the order `VMMCommandLine` numbers their descriptors in); `networkBridges` gives each
+    /// network's bridge. Returns the definition with each such interface's `<target dev>` set to its
+    /// tap, for the live XML. On failure every tap made so far is closed, and so removed.
     func connectBridgeInterfaces(
-        _ definition: DomainDefinition
+        _ definition: DomainDefinition, networkBridges: [String: String] = [:]
     ) throws(ManagementError) -> (live: DomainDefinition, taps: [TapDevice]) {
         var live = definition
         var taps: [TapDevice] = []
         for (index, interface) in definition.devices.interfaces.enumerated() {
-            guard case .bridge(let bridge) = interface.connection else { continue }
+            let bridge: String
+            switch interface.connection {
+            case .bridge(let name):
+                bridge = name
+            case .network(let network):
+                guard let name = networkBridges[network] else {
+                    throw .unsupportedConfiguration("network '\(network)' has no bridge")
+                }
+                bridge = name
+            case .ethernet:
+                continue
+            }
             let name = interface.targetDevice.flatMap { $0.hasPrefix(Self.generatedTapPrefix) ? nil : $0 }
             if let name, !HostNetwork.isValidName(name) {
                 throw .unsupportedConfiguration(

@@ -151,13 +151,10 @@ extension ManagedDomainBackend {
 
     /// Starts autostart domains, once per host boot: the marker lives in the run directory.
     private func autostartOncePerBoot() async {
-        let marker = configuration.paths.autostartDoneMarker
-        guard !HostFiles.exists(marker) else { return }
-        do {
-            try HostFiles.writeAtomically(marker, Array("\(HostProcesses.bootID())\n".utf8), mode: 0o644)
-        } catch {
-            configuration.notice("cannot record that autostart ran: \(error)")
-        }
+        guard
+            HostProcesses.firstTimeThisBoot(
+                marker: configuration.paths.autostartDoneMarker, notice: configuration.notice)
+        else { return }
         let candidates = domains.values.filter { $0.autostart && $0.persistent != nil && $0.vmm == nil }
         for domain in candidates.sorted(by: { $0.name < $1.name }) {
             do {

@@ -19,6 +19,8 @@ public enum ManagementError: Error, Hashable, Sendable, CustomStringConvertible 
     case system(SystemCallError)
     /// Setting up a domain's host network (a tap, its bridge) failed.
     case hostNetwork(HostNetworkError)
+    /// A virtual network's host side (its firewall table, its dnsmasq) could not be set up.
+    case networkSetup(network: String, detail: String)
 
     public var libvirtError: LibvirtError {
         switch self {
@@ -43,6 +45,10 @@ public enum ManagementError: Error, Hashable, Sendable, CustomStringConvertible 
         case .hostNetwork(let error):
             // virnetdev.c reports these with virReportSystemError, from no particular driver.
             return LibvirtError(code: .systemError, domain: .none, message: error.description)
+        case .networkSetup(let network, let detail):
+            return LibvirtError(
+                code: .operationFailed, domain: .network,
+                message: "operation failed: network '\(network)' could not be started: \(detail)")
         }
     }
 
@@ -52,4 +58,14 @@ public enum ManagementError: Error, Hashable, Sendable, CustomStringConvertible 
 extension LibvirtErrorCode {
     /// VIR_ERR_OPERATION_UNSUPPORTED: valid request the driver cannot do.
     static let operationUnsupported = LibvirtErrorCode(rawValue: 84)
+}
+
+extension LibvirtError {
+    /// Refuses flag bits outside `allowed`, in libvirt's words (virCheckFlags); `function` is the API.
+    static func checkFlags(_ flags: UInt32, allowed: UInt32, function: String) throws(LibvirtError) {
+        let unknown = flags & ~allowed
+        guard unknown == 0 else {
+            throw .invalidArgument("unsupported flags (0x\(String(unknown, radix: 16))) in function \(function)")
+        }
+    }
 }

@@ -15,6 +15,9 @@ public struct ManagementPaths: Hashable, Sendable {
     /// `<state>/autostart`: `<name>` links to `../domains/<name>.xml` for autostarted domains.
     public var autostartDirectory: String { stateDirectory + "/autostart" }
 
+    /// `<state>/networks`: one `<name>.xml` per persistent network, and `autostart/`.
+    public var networksDirectory: String { stateDirectory + "/networks" }
+
     public func definitionFile(_ name: String) -> String { domainsDirectory + "/" + name + ".xml" }
     public func autostartLink(_ name: String) -> String { autostartDirectory + "/" + name }
 
@@ -36,6 +39,45 @@ public struct ManagementPaths: Hashable, Sendable {
     public var autostartDoneMarker: String { runDirectory + "/autostarted" }
 
     public func runFiles(_ name: String) -> DomainRunFiles { DomainRunFiles(directory: runDirectory, name: name) }
+
+    /// `<run>/networks`: the files of active networks.
+    public var networkRunDirectory: String { runDirectory + "/networks" }
+    /// Created once network autostart ran in this boot.
+    public var networkAutostartDoneMarker: String { networkRunDirectory + "/autostarted" }
+
+    public func networkRunFiles(_ name: String) -> NetworkRunFiles {
+        NetworkRunFiles(directory: networkRunDirectory, name: name)
+    }
+}
+
+/// The files of one active network under `<run>/networks`.
+public struct NetworkRunFiles: Hashable, Sendable {
+    public let directory: String
+    public let name: String
+
+    /// The definition the network was started from: its presence is what makes the network active
+    /// to the next daemon.
+    public var liveDefinition: String { base + ".xml" }
+    /// dnsmasq's configuration, written by the daemon.
+    public var dnsmasqConfiguration: String { base + ".conf" }
+    /// Written by dnsmasq once it serves.
+    public var dnsmasqPidFile: String { base + ".pid" }
+    /// `DHCPServerRecord`: dnsmasq's pid with its start time and the boot, written by the daemon.
+    public var dnsmasqRecord: String { base + ".dnsmasq" }
+    public var leases: String { base + ".leases" }
+    /// The nft ruleset last installed for the network.
+    public var firewallRules: String { base + ".nft" }
+    /// dnsmasq's output and the nft command's errors.
+    public var log: String { base + ".log" }
+
+    private var base: String { directory + "/" + name }
+
+    /// Everything but the log.
+    var transientFiles: [String] {
+        [
+            liveDefinition, dnsmasqConfiguration, dnsmasqPidFile, dnsmasqRecord, leases, firewallRules,
+        ]
+    }
 }
 
 /// The files of one running domain under the run directory.

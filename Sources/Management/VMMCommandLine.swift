@@ -48,7 +48,7 @@ struct VMMCommandLine: Hashable, Sendable {
         var passedTaps: Int32 = 0
         for interface in definition.devices.interfaces {
             let descriptor = Self.firstTapDescriptor + passedTaps
-            if case .bridge = interface.connection { passedTaps += 1 }
+            if interface.connection.usesPassedTap { passedTaps += 1 }
             arguments += ["--net", try Self.networkOption(interface, passedDescriptor: descriptor)]
         }
         if !definition.devices.randomNumberGenerators.isEmpty { arguments.append("--rng") }
@@ -79,7 +79,7 @@ struct VMMCommandLine: Hashable, Sendable {
         return option
     }
 
-    /// A bridge interface's tap is created by the daemon and passed to the VMM as descriptor
+    /// A bridge or network interface's tap is created by the daemon and passed to the VMM as descriptor
     /// `passedDescriptor` (docs/decisions/0006); an ethernet interface's tap is opened by the VMM by name.
     static func networkOption(
         _ interface: DomainInterface, passedDescriptor: Int32
@@ -93,11 +93,7 @@ struct VMMCommandLine: Hashable, Sendable {
                         + "SwiftVirt opens (or creates) that tap device")
             }
             option = "tap=" + (try value(tap, what: "tap name"))
-        case .network(let network):
-            throw .unsupportedConfiguration(
-                "interface type 'network' (network '\(network)') is not supported yet: SwiftVirt has no virtual "
-                    + "networks; use type='bridge' with <source bridge='BRIDGE'/> on a host bridge")
-        case .bridge:
+        case .network, .bridge:
             option = "fd=\(passedDescriptor)"
         }
         option += ",mac=" + interface.macAddress.description
@@ -122,5 +118,15 @@ struct VMMCommandLine: Hashable, Sendable {
             throw .unsupportedConfiguration("the \(what) '\(text)' contains a comma, which the VMM cannot take")
         }
         return text
+    }
+}
+
+extension DomainInterface.Connection {
+    /// Whether the daemon creates the tap and passes it to the VMM (bridge and network interfaces).
+    var usesPassedTap: Bool {
+        switch self {
+        case .bridge, .network: return true
+        case .ethernet: return false
+        }
     }
 }

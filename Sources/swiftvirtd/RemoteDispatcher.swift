@@ -9,6 +9,8 @@ import Management
 struct RemoteDispatcher: Sendable {
     let backend: any DomainBackend
     let storage: StoragePools
+    /// Virtual networks; nil when the daemon serves domains only.
+    let networks: ManagedNetworks?
     let host: HostDescription
     let logger: Logger
     /// Console sessions of all connections (one per domain at a time).
@@ -78,7 +80,8 @@ struct RemoteDispatcher: Sendable {
         if !session.isOpen, !Self.allowedBeforeOpen.contains(procedure) {
             throw LibvirtError.internalError("connection not open")
         }
-        if session.isReadOnly, Self.modifying.contains(procedure) {
+        if session.isReadOnly, Self.modifying.contains(procedure) || Self.modifyingNetworkProcedures.contains(procedure)
+        {
             throw LibvirtError.readOnly(procedure.description)
         }
         if let reply = try connectProcedure(procedure, payload: payload, session: &session) {
@@ -91,6 +94,9 @@ struct RemoteDispatcher: Sendable {
             return reply
         }
         if let reply = try await storageProcedure(procedure, payload: payload) {
+            return reply
+        }
+        if let reply = try await networkProcedure(procedure, payload: payload) {
             return reply
         }
         throw LibvirtError.noSupport(procedure.description)
@@ -111,6 +117,7 @@ struct RemoteDispatcher: Sendable {
         case let error as LibvirtError: return error
         case let error as DomainXMLError: return error.libvirtError
         case let error as ManagementError: return error.libvirtError
+        case let error as NetworkDefinitionError: return error.libvirtError
         case let error as XDRDecodingError: return .rpc("Unable to decode message payload: \(error)")
         case let error as XDREncodingError: return .rpc("Unable to encode message payload: \(error)")
         default: return .internalError("\(error)")

@@ -54,12 +54,13 @@ struct RemoteServer: Sendable {
 
     init(
         listeners: [RemoteListener], backend: any DomainBackend, storage: StoragePools,
-        events: DomainEventHub = DomainEventHub(),
+        networks: ManagedNetworks? = nil, events: DomainEventHub = DomainEventHub(),
         host: HostDescription, logger: Logger,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.listeners = listeners
-        self.dispatcher = RemoteDispatcher(backend: backend, storage: storage, host: host, logger: logger)
+        self.dispatcher = RemoteDispatcher(
+            backend: backend, storage: storage, networks: networks, host: host, logger: logger)
         self.events = events
         self.logger = logger
         self.group = group

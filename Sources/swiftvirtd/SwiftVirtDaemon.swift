@@ -158,6 +158,11 @@ struct SwiftVirtDaemon: AsyncParsableCommand {
         // Refuse before touching any VM if another daemon serves this socket: two daemons would both
         // adopt the same VMMs.
         try SocketPath.prepare(socket)
+        // Networks first: autostarted domains may attach to autostarted networks.
+        var networkConfiguration = ManagedNetworks.Configuration(paths: paths)
+        networkConfiguration.notice = configuration.notice
+        let networks = try await ManagedNetworks.open(networkConfiguration)
+        configuration.networks = networks
         let backend = try await ManagedDomainBackend.open(configuration)
         let count = await backend.list().count
         logger.info(
@@ -166,7 +171,7 @@ struct SwiftVirtDaemon: AsyncParsableCommand {
         let poolCount = await storage.list().count
         logger.info("storage pools loaded", metadata: ["count": "\(poolCount)"])
         let server = RemoteServer(
-            listeners: listeners, backend: backend, storage: storage, events: events,
+            listeners: listeners, backend: backend, storage: storage, networks: networks, events: events,
             host: .current(vmmExecutable: executable),
             logger: logger)
         let serving = Task { try await server.run() }

@@ -40,7 +40,9 @@ struct VMMCommandLineTests {
         #expect(commandLine.inputFiles == ["/k", "/i", "/root.img", "/data.qcow2"])
     }
 
-    @Test("bridge interfaces take the passed tap descriptors 3, 4... in interface order; <mtu> reaches the VMM")
+    @Test(
+        "bridge and network interfaces take the passed tap descriptors 3, 4... in interface order; <mtu> reaches the VMM"
+    )
     func bridgeInterfaces() throws {
         let definition = try Self.definition(
             devices: """
@@ -49,13 +51,14 @@ struct VMMCommandLineTests {
                   <mtu size='9000'/></interface>
                 <interface type='bridge'><mac address='52:54:00:00:00:03'/><source bridge='br1'/>
                   <target dev='mine0'/><model type='virtio'/><mtu size='1400'/></interface>
+                <interface type='network'><mac address='52:54:00:00:00:04'/><source network='default'/></interface>
                 """)
         let arguments = try VMMCommandLine(definition: definition, files: Self.files).arguments
         let networks = arguments.indices.filter { arguments[$0] == "--net" }.map { arguments[$0 + 1] }
         #expect(
             networks == [
                 "fd=3,mac=52:54:00:00:00:01", "tap=tap0,mac=52:54:00:00:00:02,mtu=9000",
-                "fd=4,mac=52:54:00:00:00:03,mtu=1400",
+                "fd=4,mac=52:54:00:00:00:03,mtu=1400", "fd=5,mac=52:54:00:00:00:04",
             ])
     }
 
@@ -93,7 +96,6 @@ struct VMMCommandLineTests {
     @Test(
         "what the VMM cannot run is refused with the reason",
         arguments: [
-            ("<interface type='network'><source network='default'/></interface>", "interface type 'network'"),
             ("<interface type='bridge'><source bridge='br0'/><mtu size='65536'/></interface>", "MTU 65536"),
             ("<interface type='ethernet'/>", "needs <target dev='TAPNAME'/>"),
             ("<disk type='file'><source file='/a,b.img'/><target dev='vda' bus='virtio'/></disk>", "contains a comma"),
