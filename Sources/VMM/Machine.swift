@@ -43,6 +43,9 @@ public final class Machine: @unchecked Sendable {
     /// The serial console's socket when `config.console` is `.socket`.
     private let serialSocket: ConsoleSocket?
 
+    /// Bytes of the RNG seed a bzImage guest gets at boot (32 bytes: the 256 bits Linux needs to call
+    /// its random pool initialized).
+    static let guestRandomSeedLength = 32
     /// Legacy ISA interrupt of the first serial port.
     static let serialIRQ: UInt32 = 4
     static let serialPort: UInt64 = 0x3F8
@@ -429,7 +432,8 @@ public final class Machine: @unchecked Sendable {
                 pci ? [] : (0..<config.virtioDeviceCount).map(VirtioMMIOLayout.commandLineArgument(slot:))
             let commandLine = GuestCommandLine.compose(user: userCommandLine, host: host, devices: devices)
             let loaded = try LinuxLoader.load(
-                kernel: kernel, initrd: initrd, commandLine: commandLine, rsdpAddress: rsdp, into: memory)
+                kernel: kernel, initrd: initrd, commandLine: commandLine, rsdpAddress: rsdp,
+                randomSeed: HostEntropy.bytes(count: Self.guestRandomSeedLength), into: memory)
             let (registers, special) = loaded.bootState(from: try vcpus[0].specialRegisters())
             try vcpus[0].setSpecialRegisters(special)
             try vcpus[0].setRegisters(registers)

@@ -6,6 +6,7 @@ import GuestMemory
 ///
 /// ```
 /// 0x0000_0500  GDT (6 slots: null, code32, code64, data, 16-byte TSS)
+/// 0x0000_5000  setup_data list of the 64-bit boot protocol (the RNG seed)
 /// 0x0000_6000  PVH hvm_start_info, then the module list and the memory map
 /// 0x0000_7000  boot_params ("zero page", 4 KiB)
 /// 0x0000_8FF0  initial stack pointer (grows down into 0x8000)
@@ -18,6 +19,8 @@ import GuestMemory
 public enum BootLayout {
     /// GDT with the selectors in `GDT` (Linux boot protocol "64-bit BOOT PROTOCOL": __BOOT_CS 0x10, __BOOT_DS 0x18).
     public static let gdt = GuestAddress(0x500)
+    /// The `struct setup_data` list a bzImage boot passes (one node: the RNG seed), below the PVH block.
+    static let setupData = GuestAddress(0x5000)
     /// PVH `struct hvm_start_info` (xen/include/public/arch-x86/hvm/start_info.h).
     public static let pvhStartInfo = GuestAddress(0x6000)
     /// PVH `struct hvm_modlist_entry[]` (one entry: the initrd).

@@ -17,6 +17,8 @@ struct BootParams {
         static let ramdiskSize = 0x21C
         static let heapEndPtr = 0x224
         static let cmdLinePtr = 0x228
+        /// hdr.setup_data: guest-physical address of the first `struct setup_data` (protocol 2.09+).
+        static let setupData = 0x250
         static let e820Table = 0x2D0
     }
 
@@ -55,6 +57,11 @@ struct BootParams {
         bytes.put(UInt32(truncatingIfNeeded: address >> 32), at: Offset.extRamdiskImage)
         bytes.put(UInt32(truncatingIfNeeded: size), at: Offset.ramdiskSize)
         bytes.put(UInt32(truncatingIfNeeded: size >> 32), at: Offset.extRamdiskSize)
+    }
+
+    /// hdr.setup_data: the first node of the setup_data list (0 for none).
+    mutating func setSetupData(_ address: UInt64) {
+        bytes.put(address, at: Offset.setupData)
     }
 
     mutating func setACPIRoot(_ address: UInt64) {

@@ -41,9 +41,14 @@ public enum LinuxLoader {
 
     /// Reads only headers from `kernel` and `initrd`; their payloads are copied by the sources straight
     /// into guest RAM, so a `BootFile` source never puts a copy of the file in the VMM's memory.
+    ///
+    /// `randomSeed`, when not empty, reaches a bzImage as a SETUP_RNG_SEED setup_data node (as QEMU
+    /// passes one), so the guest's random pool is seeded before anything asks it for bytes; without
+    /// one, a kernel with no other entropy source gathers it from timer jitter, which is slow where
+    /// interrupts are expensive. The PVH entry has no setup_data: a virtio-rng device seeds those.
     public static func load(
         kernel: any BootFileSource, initrd: (any BootFileSource)?, commandLine: String, rsdpAddress: GuestAddress,
-        into memory: GuestMemory
+        randomSeed: [UInt8] = [], into memory: GuestMemory
     ) throws -> LoadedKernel {
         let initrd = initrd.flatMap { $0.size == 0 ? nil : $0 }
         // Enough of the file to tell an ELF from a bzImage (whose signature sits at 0x202).
@@ -56,7 +61,7 @@ public enum LinuxLoader {
         if BzImage.looksLikeBzImage(prefix) {
             return try loadBzImage(
                 BzImage(parsing: kernel), initrd: initrd, commandLine: commandLine, rsdp: rsdpAddress,
-                memory: memory)
+                randomSeed: randomSeed, memory: memory)
         }
         throw BootError.notAKernel(fileSize: kernel.size)
     }
@@ -105,7 +110,8 @@ public enum LinuxLoader {
     }
 
     static func loadBzImage(
-        _ image: BzImage, initrd: (any BootFileSource)?, commandLine: String, rsdp: GuestAddress, memory: GuestMemory
+        _ image: BzImage, initrd: (any BootFileSource)?, commandLine: String, rsdp: GuestAddress,
+        randomSeed: [UInt8] = [], memory: GuestMemory
     ) throws -> LoadedKernel {
         let lowEnd = try memory.lowRAMEnd()
         let memoryMap = try E820Map.entries(for: memory)
@@ -131,6 +137,10 @@ public enum LinuxLoader {
                 what: "the initrd")
         }
         try memory.write(commandLineBytes, at: BootLayout.commandLine, what: "the command line")
+        if !randomSeed.isEmpty {
+            try memory.write(SetupData.rngSeed(randomSeed).bytes, at: BootLayout.setupData, what: "the RNG seed")
+            bootParams.setSetupData(BootLayout.setupData.rawValue)
+        }
         try memory.write(bootParams.bytes, at: BootLayout.bootParams, what: "boot_params")
         try memory.write(PageTables.bytes, at: BootLayout.pml4, what: "the page tables")
         try memory.write(GDT.bytes, at: BootLayout.gdt, what: "the GDT")

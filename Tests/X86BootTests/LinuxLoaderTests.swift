@@ -76,6 +76,34 @@ import Testing
         #expect(sregs.cr3 == 0x9000 && sregs.efer == 0x500)
     }
 
+    /// The RNG seed reaches a bzImage as the only setup_data node: boot_params.hdr.setup_data points at
+    /// `struct setup_data { next 0, type SETUP_RNG_SEED (9), len, data }`; with no seed the pointer is 0.
+    @Test func bzImageGetsTheRandomSeedAsSetupData() throws {
+        let seed = (0..<32).map { UInt8($0 * 7 + 1) }
+        let memory = try GuestMemory(size: 64 << 20)
+        _ = try LinuxLoader.load(
+            kernel: SyntheticBzImage().bytes, initrd: nil, commandLine: "", rsdpAddress: Self.rsdp,
+            randomSeed: seed, into: memory)
+        let node = try memory.load(UInt64.self, at: GuestAddress(0x7250))
+        #expect(node == 0x5000)
+        let bytes = try memory.bytes(node, 16 + seed.count)
+        #expect(bytes.load(UInt64.self, at: 0) == 0)
+        #expect(bytes.load(UInt32.self, at: 8) == 9)
+        #expect(bytes.load(UInt32.self, at: 12) == 32)
+        #expect(Array(bytes[16...]) == seed)
+
+        let unseeded = try GuestMemory(size: 64 << 20)
+        _ = try LinuxLoader.load(
+            kernel: SyntheticBzImage().bytes, initrd: nil, commandLine: "", rsdpAddress: Self.rsdp, into: unseeded)
+        #expect(try unseeded.load(UInt64.self, at: GuestAddress(0x7250)) == 0)
+    }
+
+    @Test func setupDataSeedIsBounded() {
+        let node = SetupData.rngSeed([UInt8](repeating: 0xAB, count: 10_000))
+        #expect(node.payload.count == SetupData.maximumSeedLength)
+        #expect(node.bytes.count == 16 + SetupData.maximumSeedLength)
+    }
+
     @Test func withoutInitrd() throws {
         let memory = try GuestMemory(size: 64 << 20)
         let bz = try LinuxLoader.load(

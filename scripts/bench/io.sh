@@ -25,4 +25,4 @@ cmdline="console=ttyS0 8250.nr_uarts=1 panic=-1"
 python3 scripts/bench/io_measure.py "$runs" ip netns exec "$NETNS" .build/release/swiftvirt run \
   --kernel "$guest/vmlinux" --initrd "$guest/initramfs.cpio.gz" --cmdline "$cmdline" --memory 512M --cpus 2 \
   --disk "path=$tools,readonly=on" --disk "path=$work/test.raw,format=raw" \
-  --disk "path=$work/test.qcow2,format=qcow2" --net tap=svtap0
+  --disk "path=$work/test.qcow2,format=qcow2" --net tap=svtap0 --rng
