@@ -277,14 +277,16 @@ public actor ManagedNetworks {
         try await withJob {
             let network = try existing(uuid)
             guard let live = network.live else { throw LibvirtError.operationInvalid("network is not active") }
-            let problems = await tearDown(
-                BuiltParts(live, dhcpServer: network.dhcpServer), files: configuration.paths.networkRunFiles(live.name))
+            // Inactive before the first wait, so no domain starting meanwhile is given the bridge that
+            // is about to go (`bridge(forDomainNetwork:)` does not take the job).
             if network.persistent == nil {
                 remove(uuid)
             } else {
                 networks[uuid]?.live = nil
                 networks[uuid]?.dhcpServer = nil
             }
+            let problems = await tearDown(
+                BuiltParts(live, dhcpServer: network.dhcpServer), files: configuration.paths.networkRunFiles(live.name))
             guard problems.isEmpty else {
                 throw LibvirtError.operationFailed(
                     "network '\(live.name)' is stopped, but not all of it could be removed "

@@ -98,6 +98,29 @@ struct ManagedNetworkRecoveryTests {
             #expect(!interfaceExists(network.bridge) && !network.tableExists())
         }
     }
+
+    /// dnsmasq is stopped (SIGSTOP), so destroy waits for it for seconds: long enough to look at the
+    /// network in the middle of net-destroy.
+    @Test("net-destroy makes the network inactive before waiting, so no domain gets the bridge being removed")
+    func inactiveWhileStopping() async throws {
+        try await withTestNetwork("svstop") { fixture, network in
+            let networks = try await open(fixture, notices: NoticeLog())
+            let status = try await networks.define(xml: network.xml(), flags: 0)
+            try await networks.start(status.uuid)
+            #expect(try await networks.bridge(forDomainNetwork: "svstop") == network.bridge)
+            let dnsmasq = try #require(network.dnsmasqPID)
+            #expect(kill(dnsmasq, SIGSTOP) == 0)
+
+            let destroying = Task { try await networks.destroy(status.uuid) }
+            #expect(await fixture.eventually { await (try? networks.lookup(.name("svstop")).active) == false })
+            #expect(interfaceExists(network.bridge), "the bridge is still being torn down")
+            await #expect {
+                try await networks.bridge(forDomainNetwork: "svstop")
+            } throws: { ($0 as? LibvirtError)?.message.contains("network 'svstop' is not active") == true }
+            try await destroying.value
+            #expect(!interfaceExists(network.bridge) && !network.tableExists() && !processIsAlive(dnsmasq))
+        }
+    }
 }
 
 /// Notices a `ManagedNetworks` gave, for checking.
