@@ -2,25 +2,30 @@
 public enum DiskImages {
     /// Opens `path` as `format`, or as the probed format when nil. qcow2 images open their backing chain
     /// read-only, at most `backingChainLimit` images deep. The image is locked for `sharing`, its backing
-    /// files for `backingSharing` (the same when nil).
+    /// files for `backingSharing` (the same when nil). Without `followSymlinks`, `path` must name a
+    /// regular file itself, not a symbolic link.
     public static func open(
         path: String, format: DiskImageFormat? = nil, readOnly: Bool,
-        backingChainLimit: Int = 16, sharing: ImageSharing = .standard, backingSharing: ImageSharing? = nil
+        backingChainLimit: Int = 16, sharing: ImageSharing = .standard, backingSharing: ImageSharing? = nil,
+        followSymlinks: Bool = true
     ) throws(DiskImageError) -> any DiskImage {
-        let format = if let format { format } else { try probeFormat(path: path) }
+        let format = if let format { format } else { try probeFormat(path: path, followSymlinks: followSymlinks) }
         switch format {
         case .raw:
-            return try RawImage(path: path, readOnly: readOnly, sharing: sharing)
+            return try RawImage(path: path, readOnly: readOnly, sharing: sharing, followSymlinks: followSymlinks)
         case .qcow2:
             return try Qcow2Image(
                 path: path, readOnly: readOnly, backingChainLimit: backingChainLimit, allowCorrupt: false,
-                openBacking: true, visited: [], sharing: sharing, backingSharing: backingSharing ?? sharing)
+                openBacking: true, visited: [], sharing: sharing, backingSharing: backingSharing ?? sharing,
+                followSymlinks: followSymlinks)
         }
     }
 
     /// qcow2 when the file starts with the qcow2 magic, raw otherwise (as QEMU probes these two).
-    public static func probeFormat(path: String) throws(DiskImageError) -> DiskImageFormat {
-        let file = try ImageFile(path: path, readOnly: true)
+    public static func probeFormat(path: String, followSymlinks: Bool = true) throws(DiskImageError)
+        -> DiskImageFormat
+    {
+        let file = try ImageFile(path: path, readOnly: true, followSymlinks: followSymlinks)
         let prefix = try file.readBytes(at: 0, count: 4)
         return prefix.bigEndian32(at: 0) == Qcow2Header.magic ? .qcow2 : .raw
     }

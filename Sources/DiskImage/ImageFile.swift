@@ -34,29 +34,61 @@ final class ImageFile: @unchecked Sendable {
     private static let takenLockBase: off_t = 100
     private static let unsharedLockBase: off_t = 200
 
-    /// Opens an existing file; with `locks`, takes QEMU's image locks for them (see `lock`).
+    /// Opens an existing file; with `locks`, takes QEMU's image locks for them (see `lock`). Without
+    /// `followSymlinks` the path must name a regular file itself (see `openDescriptor`).
     init(
-        path: String, readOnly: Bool, locks: (taken: ImagePermissions, shared: ImagePermissions)? = nil
+        path: String, readOnly: Bool, locks: (taken: ImagePermissions, shared: ImagePermissions)? = nil,
+        followSymlinks: Bool = true
     ) throws(DiskImageError) {
-        let descriptor = open(path, (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC)
-        guard descriptor >= 0 else { throw .open(path: path, errno: errno) }
         self.path = path
         self.isReadOnly = readOnly
-        self.descriptor = descriptor
+        self.descriptor = try Self.openDescriptor(
+            path, readOnly ? O_RDONLY : O_RDWR, mode: 0, followSymlinks: followSymlinks)
         if let locks { try lock(taking: locks.taken, sharing: locks.shared) }
     }
 
     /// Creates `path` (replacing an existing regular file's contents) for writing. As QEMU's
     /// raw_co_create, the file is emptied only once it is locked for writing and resizing, so an image
     /// another process uses is refused rather than destroyed.
-    init(creating path: String) throws(DiskImageError) {
-        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw .open(path: path, errno: errno) }
+    ///
+    /// With `existing`, nothing is created: `path` must be exactly that file, reached without a
+    /// symbolic link, so a caller that created it exclusively (O_EXCL|O_NOFOLLOW) writes into the very
+    /// file it made even if someone who can write to the directory swapped the name meanwhile.
+    init(creating path: String, existing: FileIdentity? = nil) throws(DiskImageError) {
         self.path = path
         self.isReadOnly = false
-        self.descriptor = descriptor
+        if let existing {
+            self.descriptor = try Self.openDescriptor(path, O_RDWR, mode: 0, followSymlinks: false)
+            guard try identity() == existing else {
+                throw .invalidArgument("\(path) is no longer the file that was created for the image")
+            }
+        } else {
+            self.descriptor = try Self.openDescriptor(path, O_RDWR | O_CREAT, mode: 0o644, followSymlinks: true)
+        }
         try lock(taking: [.write, .resize], sharing: ImagePermissions.all.subtracting(.resize))
         try truncate(to: 0)
+    }
+
+    /// open(2). Without `followSymlinks` a symbolic link as the last component is refused (O_NOFOLLOW:
+    /// ELOOP), and so is anything but a regular file (EINVAL); O_NONBLOCK keeps a FIFO planted at the
+    /// path from blocking the open, and regular files ignore it.
+    private static func openDescriptor(
+        _ path: String, _ flags: Int32, mode: mode_t, followSymlinks: Bool
+    ) throws(DiskImageError) -> Int32 {
+        let descriptor = open(path, flags | O_CLOEXEC | (followSymlinks ? 0 : O_NOFOLLOW | O_NONBLOCK), mode)
+        guard descriptor >= 0 else { throw .open(path: path, errno: errno) }
+        guard !followSymlinks else { return descriptor }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            let code = errno
+            close(descriptor)
+            throw .open(path: path, errno: code)
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            close(descriptor)
+            throw .open(path: path, errno: EINVAL)
+        }
+        return descriptor
     }
 
     deinit {
@@ -71,12 +103,12 @@ final class ImageFile: @unchecked Sendable {
     }
 
     /// (st_dev, st_ino): identifies the file for loop detection in backing chains.
-    func identity() throws(DiskImageError) -> (device: UInt64, inode: UInt64) {
+    func identity() throws(DiskImageError) -> FileIdentity {
         var info = stat()
         guard fstat(descriptor, &info) == 0 else {
             throw .io(operation: "fstat", path: path, offset: 0, errno: errno)
         }
-        return (UInt64(info.st_dev), UInt64(info.st_ino))
+        return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
     }
 
     /// Fills `buffer` from `offset`; bytes past the end of the file read as zeroes. Returns how many

@@ -1,8 +1,11 @@
 /// Creating images laid out as qemu-img does: header cluster, refcount table, one refcount block, then
 /// the L1 table allocated by growing the empty image to its size, then any preallocation.
 extension Qcow2Image {
-    /// Creates (or overwrites) a qcow2 image at `path`.
-    public static func create(path: String, options: Qcow2CreateOptions) throws(DiskImageError) {
+    /// Creates (or overwrites) a qcow2 image at `path`; with `existingFile`, writes it into that file,
+    /// which `path` must name without a symbolic link (see `ImageFile.init(creating:existing:)`).
+    public static func create(
+        path: String, options: Qcow2CreateOptions, existingFile: FileIdentity? = nil
+    ) throws(DiskImageError) {
         let clusterBits = try validate(options)
         let clusterSize = UInt64(1) << UInt64(clusterBits)
         var backingFormat = options.backingFormat
@@ -41,7 +44,8 @@ extension Qcow2Image {
         header.backingFormat = options.backingFile == nil ? nil : backingFormat?.rawValue
 
         // Cluster 0: header; cluster 1: refcount table; cluster 2: the block counting clusters 0-2.
-        let file = try ImageFile(creating: path)
+        let file = try ImageFile(creating: path, existing: existingFile)
+        let created = try file.identity()
         try file.write(at: 0, bytes: try header.encoded())
         var table = [UInt8](repeating: 0, count: Int(clusterSize))
         table.storeBigEndian64(2 * clusterSize, at: 0)
@@ -53,7 +57,8 @@ extension Qcow2Image {
         file.releaseLocks()
 
         let image = try Qcow2Image(
-            path: path, readOnly: false, backingChainLimit: 0, allowCorrupt: false, openBacking: false, visited: [])
+            path: path, readOnly: false, backingChainLimit: 0, allowCorrupt: false, openBacking: false, visited: [],
+            followSymlinks: existingFile == nil, expectedIdentity: created)
         try image.lock.withLock { () throws(DiskImageError) in
             try image.growLocked(to: size)
             try image.preallocateLocked(options.preallocation)

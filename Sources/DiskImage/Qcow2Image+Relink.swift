@@ -5,11 +5,11 @@ extension Qcow2Image {
     /// metadata of an image whose backing file may be missing (`info`, `rebase -u`). Ranges the image
     /// does not map read as zeroes.
     public static func openIgnoringBacking(
-        path: String, sharing: ImageSharing = .standard
+        path: String, sharing: ImageSharing = .standard, followSymlinks: Bool = true
     ) throws(DiskImageError) -> Qcow2Image {
         try Qcow2Image(
             path: path, readOnly: true, backingChainLimit: 0, allowCorrupt: false, openBacking: false, visited: [],
-            sharing: sharing)
+            sharing: sharing, followSymlinks: followSymlinks)
     }
 
     /// Records another backing file (or none) and its format in the header (qcow2 spec "Header",

@@ -63,23 +63,30 @@ public final class Qcow2Image: DiskImage, @unchecked Sendable {
     /// Opened for writing, an image whose dirty bit is set (lazy refcounts after a crash) gets its
     /// refcounts repaired first, as QEMU does; an image marked corrupt is refused unless
     /// `allowCorrupt` (for `check(repair:)`). The image and its backing files are locked for `sharing`.
+    /// Without `followSymlinks`, `path` must name a regular file itself, not a symbolic link (backing
+    /// files are found as QEMU finds them).
     public convenience init(
         path: String, readOnly: Bool = false, backingChainLimit: Int = 16,
-        allowCorrupt: Bool = false, sharing: ImageSharing = .standard
+        allowCorrupt: Bool = false, sharing: ImageSharing = .standard, followSymlinks: Bool = true
     ) throws(DiskImageError) {
         try self.init(
             path: path, readOnly: readOnly, backingChainLimit: backingChainLimit, allowCorrupt: allowCorrupt,
-            openBacking: true, visited: [], sharing: sharing, backingSharing: sharing)
+            openBacking: true, visited: [], sharing: sharing, backingSharing: sharing, followSymlinks: followSymlinks)
     }
 
+    /// `expectedIdentity`: the file must be that one (create reopening the file it wrote).
     init(
         path: String, readOnly: Bool, backingChainLimit: Int, allowCorrupt: Bool, openBacking: Bool,
-        visited: [FileIdentity], sharing: ImageSharing = .standard, backingSharing: ImageSharing = .standard
+        visited: [FileIdentity], sharing: ImageSharing = .standard, backingSharing: ImageSharing = .standard,
+        followSymlinks: Bool = true, expectedIdentity: FileIdentity? = nil
     ) throws(DiskImageError) {
         let file = try ImageFile(
-            path: path, readOnly: readOnly, locks: try sharing.locks(format: .qcow2, readOnly: readOnly))
-        let identity = try file.identity()
-        let fileIdentity = FileIdentity(device: identity.device, inode: identity.inode)
+            path: path, readOnly: readOnly, locks: try sharing.locks(format: .qcow2, readOnly: readOnly),
+            followSymlinks: followSymlinks)
+        let fileIdentity = try file.identity()
+        if let expectedIdentity, expectedIdentity != fileIdentity {
+            throw .invalidArgument("\(path) is no longer the file that was created for the image")
+        }
         guard !visited.contains(fileIdentity) else {
             throw .backingChainTooDeep(path: path, limit: backingChainLimit)
         }

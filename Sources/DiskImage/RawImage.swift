@@ -11,20 +11,27 @@ public final class RawImage: DiskImage, @unchecked Sendable {
     private let file: ImageFile
     private let size: Atomic<UInt64>
 
-    /// Opens an existing raw image (a regular file or block device), locked for `sharing`.
-    public init(path: String, readOnly: Bool = false, sharing: ImageSharing = .standard) throws(DiskImageError) {
-        file = try ImageFile(path: path, readOnly: readOnly, locks: try sharing.locks(format: .raw, readOnly: readOnly))
+    /// Opens an existing raw image (a regular file or block device), locked for `sharing`. Without
+    /// `followSymlinks`, `path` must name a regular file itself, not a symbolic link.
+    public init(
+        path: String, readOnly: Bool = false, sharing: ImageSharing = .standard, followSymlinks: Bool = true
+    ) throws(DiskImageError) {
+        file = try ImageFile(
+            path: path, readOnly: readOnly, locks: try sharing.locks(format: .raw, readOnly: readOnly),
+            followSymlinks: followSymlinks)
         size = Atomic(try file.length())
         self.path = path
         self.isReadOnly = readOnly
     }
 
     /// Creates (or truncates) a raw image of `size` bytes. `metadata` preallocation does not apply to raw.
+    /// With `existingFile`, writes it into that file, which `path` must name without a symbolic link
+    /// (see `ImageFile.init(creating:existing:)`).
     public static func create(
-        path: String, size: UInt64, preallocation: ImagePreallocation = .off
+        path: String, size: UInt64, preallocation: ImagePreallocation = .off, existingFile: FileIdentity? = nil
     ) throws(DiskImageError) {
         guard size <= ImageFile.maximumOffset else { throw .invalidArgument("Image size is too large") }
-        let file = try ImageFile(creating: path)
+        let file = try ImageFile(creating: path, existing: existingFile)
         switch preallocation {
         case .off:
             try file.truncate(to: size)

@@ -192,13 +192,21 @@ enum HostFiles {
     }
 
     /// Creates an empty file that did not exist (O_EXCL, never through a symbolic link), with exactly
-    /// `mode` (not narrowed by the umask) and, when given, `owner` and `group`.
+    /// `mode` (not narrowed by the umask) and, when given, `owner` and `group`. Returns its (st_dev,
+    /// st_ino), so whoever opens it again by name can check it is still this file.
+    @discardableResult
     static func createExclusive(
         _ path: String, mode: mode_t, owner: UInt32? = nil, group: UInt32? = nil
-    ) throws(SystemCallError) {
+    ) throws(SystemCallError) -> (device: UInt64, inode: UInt64) {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw SystemCallError("open", path, errno: errno) }
         defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            let error = SystemCallError("fstat", path, errno: errno)
+            unlink(path)
+            throw error
+        }
         guard fchmod(descriptor, mode) == 0 else {
             let error = SystemCallError("fchmod", path, errno: errno)
             unlink(path)
@@ -211,6 +219,7 @@ enum HostFiles {
                 throw error
             }
         }
+        return (UInt64(info.st_dev), UInt64(info.st_ino))
     }
 
     /// Sets what is given of a directory's mode, owner and group.

@@ -5,7 +5,9 @@ import LibvirtProtocol
 /// intact (a daemon-owned bridge is up with its address, and its dnsmasq, if it has one, is the
 /// recorded process of this boot), and its firewall table is installed again in case the host's
 /// ruleset was flushed meanwhile. Otherwise whatever is left of it is removed and it counts as
-/// inactive. Then autostart networks start, once per host boot.
+/// inactive: what the definition names and what the bridge and dnsmasq records name, which also
+/// covers a network whose start the previous daemon did not finish (records but no `.xml`) and one
+/// whose live definition cannot be read. Then autostart networks start, once per host boot.
 extension ManagedNetworks {
     func recover() async throws {
         let paths = configuration.paths
@@ -31,9 +33,13 @@ extension ManagedNetworks {
     private func readoptActiveNetworks() async {
         let directory = configuration.paths.networkRunDirectory
         guard let names = try? HostFiles.list(directory) else { return }
-        for fileName in names.sorted() where fileName.hasSuffix(".xml") && !fileName.hasPrefix(".") {
-            await readopt(name: String(fileName.dropLast(".xml".count)))
+        var networkNames = Set<String>()
+        for fileName in names where !fileName.hasPrefix(".") {
+            for suffix in [".xml", ".bridge", ".dnsmasq"] where fileName.hasSuffix(suffix) {
+                networkNames.insert(String(fileName.dropLast(suffix.count)))
+            }
         }
+        for name in networkNames.sorted() { await readopt(name: name) }
         for fileName in names where HostFiles.isTemporaryName(fileName) {
             try? HostFiles.remove(directory + "/" + fileName)
         }
@@ -41,16 +47,21 @@ extension ManagedNetworks {
 
     private func readopt(name: String) async {
         let files = configuration.paths.networkRunFiles(name)
+        let recorded = BuiltParts(records: files)
+        guard HostFiles.exists(files.liveDefinition) else {
+            configuration.notice("network '\(name)' did not finish starting; removing what is left of it")
+            await tearDownLeftovers(name, recorded, files: files)
+            return
+        }
         guard let text = HostFiles.readText(files.liveDefinition, limit: RPCLimits.maxStringLength),
             let definition = try? NetworkDefinition.parse(text), definition.name == name
         else {
-            configuration.notice("cleaning up the run files of network '\(name)': its live definition is unusable")
-            for path in files.transientFiles { try? HostFiles.remove(path) }
+            configuration.notice("network '\(name)' has an unusable live definition; removing what is left of it")
+            await tearDownLeftovers(name, recorded, files: files)
             return
         }
-        let dhcpServer = HostFiles.readText(files.dnsmasqRecord, limit: 256).flatMap(
-            DHCPServerProcess.init(recordText:))
-        let parts = BuiltParts(definition, dhcpServer: dhcpServer)
+        let dhcpServer = recorded.dhcpServer
+        let parts = BuiltParts(definition, dhcpServer: dhcpServer).merging(recorded)
         var problem: String?
         if let owner = uuidsByName[name], owner != definition.uuid {
             problem = "that name now belongs to network \(owner)"
@@ -67,13 +78,21 @@ extension ManagedNetworks {
         }
         if let problem {
             configuration.notice("not re-adopting network '\(name)': \(problem); removing what is left of it")
-            await tearDown(parts, files: files)
+            await tearDownLeftovers(name, parts, files: files)
             return
         }
         var network = networks[definition.uuid] ?? Network(name: name, uuid: definition.uuid)
         network.live = definition
         network.dhcpServer = dhcpServer
         insert(network)
+    }
+
+    private func tearDownLeftovers(_ name: String, _ parts: BuiltParts, files: NetworkRunFiles) async {
+        let problems = await tearDown(parts, files: files)
+        if !problems.isEmpty {
+            configuration.notice(
+                "network '\(name)': \(problems.joined(separator: "; ")); its run files stay for the next attempt")
+        }
     }
 
     private func autostartOncePerBoot() async {

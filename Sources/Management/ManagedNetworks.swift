@@ -277,25 +277,54 @@ public actor ManagedNetworks {
         try await withJob {
             let network = try existing(uuid)
             guard let live = network.live else { throw LibvirtError.operationInvalid("network is not active") }
-            await tearDown(
-                BuiltParts(live, dhcpServer: network.dhcpServer), files: configuration.paths.networkRunFiles(live.name))
+            // Inactive before the first wait, so no domain starting meanwhile is given the bridge that
+            // is about to go (`bridge(forDomainNetwork:)` does not take the job).
             if network.persistent == nil {
                 remove(uuid)
             } else {
                 networks[uuid]?.live = nil
                 networks[uuid]?.dhcpServer = nil
             }
+            let problems = await tearDown(
+                BuiltParts(live, dhcpServer: network.dhcpServer), files: configuration.paths.networkRunFiles(live.name))
+            guard problems.isEmpty else {
+                throw LibvirtError.operationFailed(
+                    "network '\(live.name)' is stopped, but not all of it could be removed "
+                        + "(\(problems.joined(separator: "; "))); the next net-start or daemon start tries again")
+            }
         }
     }
 
     /// Builds the network's host side in order (bridge, firewall, dnsmasq), then records it as active
-    /// by writing its live definition. Any failure tears down what was built.
+    /// by writing its live definition. The bridge's name is recorded before the bridge is made and
+    /// dnsmasq as soon as it runs, so a daemon that dies on the way leaves the next one a record of what
+    /// to remove. Any failure tears down what was built; what an earlier attempt left is removed first.
     func activate(_ uuid: DomainUUID, _ definition: NetworkDefinition) async throws {
         let files = configuration.paths.networkRunFiles(definition.name)
+        let leftovers = BuiltParts(records: files)
+        if !leftovers.isEmpty {
+            let problems = await tearDown(leftovers, files: files)
+            guard problems.isEmpty else {
+                throw ManagementError.networkSetup(
+                    network: definition.name,
+                    detail: "what an earlier start left cannot be removed: \(problems.joined(separator: "; "))")
+            }
+        }
         var built = BuiltParts()
         do throws(NetworkHostError) {
             if let owner = activeOwner(ofBridge: definition) {
                 throw NetworkHostError("bridge '\(definition.bridgeName ?? "")' is in use by active network '\(owner)'")
+            }
+            if definition.ownsBridge, let bridge = definition.bridgeName {
+                // Checked before recording it, so a record never names a host interface of someone else.
+                guard !HostNetwork.exists(bridge) else {
+                    throw NetworkHostError("bridge name '\(bridge)' is already in use by a host interface")
+                }
+                do {
+                    try HostFiles.writeAtomically(files.bridgeRecord, Array((bridge + "\n").utf8))
+                } catch {
+                    throw NetworkHostError("cannot write \(files.bridgeRecord): \(error)")
+                }
             }
             try NetworkBridge.create(for: definition)
             built.bridge = definition.ownsBridge ? definition.bridgeName : nil
@@ -313,8 +342,11 @@ public actor ManagedNetworks {
                 throw NetworkHostError("cannot write \(files.liveDefinition): \(error)")
             }
         } catch {
-            await tearDown(built, files: files)
-            throw ManagementError.networkSetup(network: definition.name, detail: error.description)
+            // dnsmasq is recorded from its start, so even a failed start inside `start` is found here.
+            if built.dhcpServer == nil { built.dhcpServer = BuiltParts(records: files).dhcpServer }
+            let problems = await tearDown(built, files: files)
+            let left = problems.isEmpty ? "" : "; left behind: " + problems.joined(separator: "; ")
+            throw ManagementError.networkSetup(network: definition.name, detail: error.description + left)
         }
         networks[uuid]?.live = definition
         networks[uuid]?.dhcpServer = built.dhcpServer
@@ -329,20 +361,61 @@ public actor ManagedNetworks {
         init() {}
 
         init(_ definition: NetworkDefinition, dhcpServer: DHCPServerProcess?) {
-            if definition.ownsBridge, let bridge = definition.bridgeName {
-                self.bridge = bridge
-                firewallTable = NetworkFirewall.tableName(bridge: bridge)
-            }
+            if definition.ownsBridge, let bridge = definition.bridgeName { setBridge(bridge) }
             self.dhcpServer = dhcpServer
+        }
+
+        /// What the run records name, whatever state the live definition is in: the bridge (and its
+        /// table, named after it) and dnsmasq.
+        init(records files: NetworkRunFiles) {
+            if let text = HostFiles.readText(files.bridgeRecord, limit: 64), text.hasSuffix("\n"),
+                NetworkDefinition.isSafeBridgeName(String(text.dropLast()))
+            {
+                setBridge(String(text.dropLast()))
+            }
+            dhcpServer = HostFiles.readText(files.dnsmasqRecord, limit: 256).flatMap(
+                DHCPServerProcess.init(recordText:))
+        }
+
+        private mutating func setBridge(_ bridge: String) {
+            self.bridge = bridge
+            firewallTable = NetworkFirewall.tableName(bridge: bridge)
+        }
+
+        var isEmpty: Bool { bridge == nil && firewallTable == nil && dhcpServer == nil }
+
+        /// Adds what `other` names that this does not.
+        func merging(_ other: BuiltParts) -> BuiltParts {
+            var merged = self
+            merged.bridge = bridge ?? other.bridge
+            merged.firewallTable = firewallTable ?? other.firewallTable
+            merged.dhcpServer = dhcpServer ?? other.dhcpServer
+            return merged
         }
     }
 
-    /// Stops dnsmasq, removes the firewall table and the bridge, and the run files (the log stays).
-    func tearDown(_ parts: BuiltParts, files: NetworkRunFiles) async {
-        await parts.dhcpServer?.stop()
-        if let table = parts.firewallTable { NetworkFirewall.remove(table: table, logPath: files.log) }
-        if let bridge = parts.bridge { NetworkBridge.remove(bridge) }
+    /// Stops dnsmasq, removes the firewall table and the bridge, then the run files (the log stays).
+    /// Returns what could not be removed; then the run files stay, so a later start, stop or daemon
+    /// start can try again.
+    @discardableResult
+    func tearDown(_ parts: BuiltParts, files: NetworkRunFiles) async -> [String] {
+        var problems: [String] = []
+        if let server = parts.dhcpServer, !(await server.stop()) {
+            problems.append("dnsmasq (pid \(server.pid)) does not stop")
+        }
+        do throws(NetworkHostError) {
+            if let table = parts.firewallTable { try NetworkFirewall.remove(table: table, logPath: files.log) }
+        } catch {
+            problems.append(error.description)
+        }
+        do throws(NetworkHostError) {
+            if let bridge = parts.bridge { try NetworkBridge.remove(bridge) }
+        } catch {
+            problems.append(error.description)
+        }
+        guard problems.isEmpty else { return problems }
         for path in files.transientFiles { try? HostFiles.remove(path) }
+        return []
     }
 
     private func activeOwner(ofBridge definition: NetworkDefinition) -> String? {

@@ -65,6 +65,10 @@ public struct NetworkRunFiles: Hashable, Sendable {
     /// `DHCPServerRecord`: dnsmasq's pid with its start time and the boot, written by the daemon.
     public var dnsmasqRecord: String { base + ".dnsmasq" }
     public var leases: String { base + ".leases" }
+    /// The name of the bridge being or last built, written before it is created: with the dnsmasq
+    /// record it tells the next daemon what to remove when the network never became active, or when
+    /// its live definition cannot be read.
+    public var bridgeRecord: String { base + ".bridge" }
     /// The nft ruleset last installed for the network.
     public var firewallRules: String { base + ".nft" }
     /// dnsmasq's output and the nft command's errors.
@@ -72,10 +76,11 @@ public struct NetworkRunFiles: Hashable, Sendable {
 
     private var base: String { directory + "/" + name }
 
-    /// Everything but the log.
+    /// Everything but the log; the records naming what is on the host go last.
     var transientFiles: [String] {
         [
-            liveDefinition, dnsmasqConfiguration, dnsmasqPidFile, dnsmasqRecord, leases, firewallRules,
+            liveDefinition, dnsmasqConfiguration, dnsmasqPidFile, leases, firewallRules, dnsmasqRecord,
+            bridgeRecord,
         ]
     }
 }

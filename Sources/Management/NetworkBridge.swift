@@ -19,7 +19,7 @@ enum NetworkBridge {
         do throws(NetworkHostError) {
             try configure(name, definition)
         } catch {
-            remove(name)
+            try? remove(name)
             throw error
         }
     }
@@ -42,10 +42,14 @@ enum NetworkBridge {
     }
 
     /// Brings the bridge down and deletes it; one that is gone already is fine.
-    static func remove(_ name: String) {
+    static func remove(_ name: String) throws(NetworkHostError) {
         guard HostNetwork.exists(name) else { return }
         try? HostNetwork.bringDown(name)
-        try? HostNetwork.deleteBridge(name)
+        do throws(HostNetworkError) {
+            try HostNetwork.deleteBridge(name)
+        } catch {
+            throw NetworkHostError(error.description)
+        }
     }
 
     /// Whether the bridge is there with the network's address: what re-adoption checks.

@@ -59,8 +59,9 @@ struct NetworkDHCPServer: Sendable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Writes the configuration and starts dnsmasq; returns once it has written its pid file. On any
-    /// failure nothing is left running.
+    /// Writes the configuration and starts dnsmasq, records it at once (so a daemon that dies while
+    /// dnsmasq starts leaves a record of what to stop), and returns once it has written its pid file.
+    /// On any failure nothing is left running.
     static func start(
         configuration: String, files: NetworkRunFiles, network: String
     ) async throws(NetworkHostError) -> DHCPServerProcess {
@@ -81,6 +82,12 @@ struct NetworkDHCPServer: Sendable {
         }
         let process = DHCPServerProcess(
             pid: pid, startTicks: HostProcesses.stat(of: pid)?.startTicks ?? 0, bootID: HostProcesses.bootID())
+        do {
+            try HostFiles.writeAtomically(files.dnsmasqRecord, Array(process.recordText.utf8))
+        } catch {
+            await process.stop()
+            throw NetworkHostError("cannot write \(files.dnsmasqRecord): \(error)")
+        }
         let deadline = ContinuousClock.now + startTimeout
         while ContinuousClock.now < deadline {
             if case .exited(let status) = HostProcesses.condition(of: pid, startTicks: nil) {
@@ -89,12 +96,6 @@ struct NetworkDHCPServer: Sendable {
                     "dnsmasq \(status.map { "\($0)" } ?? "exited"): \(output.isEmpty ? "no output" : output)")
             }
             if HostFiles.readText(files.dnsmasqPidFile, limit: 64)?.filter(\.isNumber) == String(pid) {
-                do {
-                    try HostFiles.writeAtomically(files.dnsmasqRecord, Array(process.recordText.utf8))
-                } catch {
-                    await process.stop()
-                    throw NetworkHostError("cannot write \(files.dnsmasqRecord): \(error)")
-                }
                 return process
             }
             try? await Task.sleep(for: .milliseconds(20))
@@ -133,16 +134,18 @@ struct DHCPServerProcess: Hashable, Sendable {
         bootID == HostProcesses.bootID() && HostProcesses.condition(of: pid, startTicks: startTicks) == .running
     }
 
-    /// SIGTERM, then SIGKILL if it lingers.
-    func stop() async {
-        guard isRunning else { return }
+    /// SIGTERM, then SIGKILL if it lingers; whether it is gone.
+    @discardableResult
+    func stop() async -> Bool {
+        guard isRunning else { return true }
         try? HostProcesses.send(SIGTERM, to: pid)
         let deadline = ContinuousClock.now + NetworkDHCPServer.stopTimeout
         while ContinuousClock.now < deadline {
-            if !isRunning { return }
+            if !isRunning { return true }
             try? await Task.sleep(for: .milliseconds(20))
         }
         try? HostProcesses.send(SIGKILL, to: pid)
         for _ in 0..<100 where isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        return !isRunning
     }
 }

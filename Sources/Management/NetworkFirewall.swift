@@ -67,9 +67,9 @@ struct NetworkFirewall: Hashable, Sendable {
     }
 
     /// Removes a network's table; one that is not there is not an error.
-    static func remove(table: String, logPath: String) {
+    static func remove(table: String, logPath: String) throws(NetworkHostError) {
         guard exists(table: table) else { return }
-        try? nft(["delete", "table", "ip", table], logPath: logPath)
+        try nft(["delete", "table", "ip", table], logPath: logPath)
     }
 
     static func exists(table: String) -> Bool {

@@ -131,9 +131,9 @@ extension StoragePools {
         do {
             switch volume.format {
             case .raw:
-                try RawImage(path: volume.path).resize(to: capacity)
+                try RawImage(path: volume.path, followSymlinks: false).resize(to: capacity)
             case .qcow2:
-                let image = try Qcow2Image(path: volume.path)
+                let image = try Qcow2Image(path: volume.path, followSymlinks: false)
                 try image.resize(to: Self.sectorAligned(capacity))
                 try image.close()
             }
@@ -173,16 +173,20 @@ extension StoragePools {
     }
 
     /// Creates the file exclusively (a name taken meanwhile, or a planted symbolic link, is refused),
-    /// then writes the empty image into it. Raw volumes are sparse unless the allocation equals the
-    /// capacity; qcow2 metadata is preallocated on request.
+    /// then writes the empty image into that very file: DiskImage reopens it without following a
+    /// symbolic link and checks its inode, so a name swapped meanwhile by someone who can write to the
+    /// pool directory is refused, not written through. Raw volumes are sparse unless the allocation
+    /// equals the capacity; qcow2 metadata is preallocated on request.
     private func makeImage(
         _ definition: StorageVolumeDefinition, format: DiskImageFormat, at path: String,
         flags: StorageVolumeCreateFlags
     ) throws(LibvirtError) {
         let permissions = definition.permissions
+        let created: FileIdentity
         do {
-            try HostFiles.createExclusive(
+            let (device, inode) = try HostFiles.createExclusive(
                 path, mode: mode_t(permissions.mode ?? 0o600), owner: permissions.owner, group: permissions.group)
+            created = FileIdentity(device: device, inode: inode)
         } catch  where error.errno == EEXIST {
             throw .storageVolumeExists(definition.name)
         } catch {
@@ -192,13 +196,14 @@ extension StoragePools {
             switch format {
             case .raw:
                 let full = definition.allocation.map { $0 > 0 && $0 >= definition.capacity } ?? false
-                try RawImage.create(path: path, size: definition.capacity, preallocation: full ? .falloc : .off)
+                try RawImage.create(
+                    path: path, size: definition.capacity, preallocation: full ? .falloc : .off, existingFile: created)
             case .qcow2:
                 var options = Qcow2CreateOptions(size: Self.sectorAligned(definition.capacity))
                 options.compatibility = definition.compatibility ?? .v3
                 options.lazyRefcounts = definition.lazyRefcounts
                 options.preallocation = flags.contains(.preallocateMetadata) ? .metadata : .off
-                try Qcow2Image.create(path: path, options: options)
+                try Qcow2Image.create(path: path, options: options, existingFile: created)
             }
         } catch {
             try? HostFiles.remove(path)
@@ -210,8 +215,9 @@ extension StoragePools {
     private static func copy(from source: StorageVolume, to path: String, format: DiskImageFormat)
         throws(DiskImageError)
     {
-        let input = try DiskImages.open(path: source.path, format: source.format, readOnly: true)
-        let output = try DiskImages.open(path: path, format: format, readOnly: false)
+        let input = try DiskImages.open(
+            path: source.path, format: source.format, readOnly: true, followSymlinks: false)
+        let output = try DiskImages.open(path: path, format: format, readOnly: false, followSymlinks: false)
         let chunk = 1 << 20
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
         defer { buffer.deallocate() }

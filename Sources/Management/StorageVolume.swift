@@ -41,9 +41,10 @@ public struct StorageVolume: Hashable, Sendable {
         var volume = StorageVolume(
             pool: pool, name: name, path: path, format: .raw, capacity: status.size, allocation: status.allocated,
             physical: status.size, permissions: StoragePermissions(status), qcow2: nil)
-        guard (try? DiskImages.probeFormat(path: path)) == .qcow2 else { return volume }
+        // Opened without following a symbolic link: one swapped in after the lstat is not read through.
+        guard (try? DiskImages.probeFormat(path: path, followSymlinks: false)) == .qcow2 else { return volume }
         volume.format = .qcow2
-        if let image = try? Qcow2Image.openIgnoringBacking(path: path, sharing: .forceShare) {
+        if let image = try? Qcow2Image.openIgnoringBacking(path: path, sharing: .forceShare, followSymlinks: false) {
             let header = image.headerInfo
             try? image.close()
             volume.capacity = header.virtualSize

@@ -60,8 +60,8 @@ struct TestNetwork {
 
     func cleanUp() async {
         if let pid = dnsmasqPID { kill(pid, SIGKILL) }
-        NetworkFirewall.remove(table: table, logPath: "/dev/null")
-        NetworkBridge.remove(bridge)
+        try? NetworkFirewall.remove(table: table, logPath: "/dev/null")
+        try? NetworkBridge.remove(bridge)
     }
 }
 
