@@ -27,6 +27,8 @@ public struct ManagementPaths: Hashable, Sendable {
     public var storageAutostartDirectory: String { storagePoolsDirectory + "/autostart" }
     /// `<run>/storage`: one `<name>.xml` per active pool, so a daemon restart finds them active again.
     public var activeStoragePoolsDirectory: String { runDirectory + "/storage" }
+    /// Created once storage pool autostart ran in this boot.
+    public var storageAutostartDoneMarker: String { activeStoragePoolsDirectory + "/autostarted" }
 
     public func storagePoolFile(_ name: String) -> String { storagePoolsDirectory + "/" + name + ".xml" }
     public func storagePoolAutostartLink(_ name: String) -> String { storageAutostartDirectory + "/" + name }

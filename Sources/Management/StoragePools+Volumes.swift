@@ -133,7 +133,7 @@ extension StoragePools {
             case .raw:
                 try RawImage(path: volume.path, followSymlinks: false).resize(to: capacity)
             case .qcow2:
-                let image = try Qcow2Image(path: volume.path, followSymlinks: false)
+                let image = try Qcow2Image(path: volume.path, backingChainLimit: 0, followSymlinks: false)
                 try image.resize(to: Self.sectorAligned(capacity))
                 try image.close()
             }
@@ -215,8 +215,10 @@ extension StoragePools {
     private static func copy(from source: StorageVolume, to path: String, format: DiskImageFormat)
         throws(DiskImageError)
     {
+        // No backing chain: a pool volume never has one, and following a backing file named inside a
+        // guest-written disk would copy whatever host file it names into the new volume.
         let input = try DiskImages.open(
-            path: source.path, format: source.format, readOnly: true, followSymlinks: false)
+            path: source.path, format: source.format, readOnly: true, backingChainLimit: 0, followSymlinks: false)
         let output = try DiskImages.open(path: path, format: format, readOnly: false, followSymlinks: false)
         let chunk = 1 << 20
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
@@ -244,6 +246,10 @@ extension StoragePools {
 
     static func imageError(_ what: String, _ error: DiskImageError) -> LibvirtError {
         if case .invalidArgument(let detail) = error { return .invalidArgument("\(what): \(detail)") }
+        if case .backingChainTooDeep = error {
+            return .operationInvalid(
+                "\(what): the image names a backing file, which storage pool volumes never have", domain: .storage)
+        }
         return .internalError("\(what): \(error)")
     }
 }

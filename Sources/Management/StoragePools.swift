@@ -38,7 +38,7 @@ public actor StoragePools {
     }
 
     /// Loads the stored pools, marks the ones that were active before a daemon restart active again,
-    /// then starts autostart pools that are not. `notice` gets one sentence per problem (a skipped
+    /// then, the first time in this boot, starts autostart pools that are not. `notice` gets one sentence per problem (a skipped
     /// file, a pool that did not start); none of them stops the daemon.
     public static func open(paths: ManagementPaths, notice: (String) -> Void = { _ in }) async -> StoragePools {
         let pools = StoragePools(paths: paths)
@@ -70,6 +70,11 @@ public actor StoragePools {
                 pools[definition.uuid] = Pool(config: nil, live: definition, autostart: false)
             }
         }
+        // Once per boot, as libvirtd: a daemon restart does not start again a pool a user stopped.
+        guard
+            HostProcesses.firstTimeThisBoot(
+                marker: store.paths.storageAutostartDoneMarker, notice: { notices.append($0) })
+        else { return notices }
         for pool in pools.values.sorted(by: { $0.current.name < $1.current.name })
         where pool.autostart && pool.live == nil {
             do {

@@ -50,6 +50,9 @@ struct StoragePoolsTests {
 
             try await rebooted.destroy(defined.uuid)
             #expect(!fixture.exists(fixture.paths.activeStoragePoolFile("p")))
+            // A daemon restart in the same boot leaves a pool the user stopped stopped.
+            let restarted = await StoragePools.open(paths: fixture.paths)
+            #expect(try await restarted.lookup(name: "p").isActive == false)
             try await rebooted.undefine(defined.uuid)
             #expect(!fixture.exists(fixture.paths.storagePoolFile("p")))
             #expect(!fixture.exists(fixture.paths.storagePoolAutostartLink("p")))
@@ -150,6 +153,38 @@ struct StoragePoolsTests {
             try await pools.deleteVolume(clone.remote, flags: 0)
             #expect(!fixture.exists(clone.path))
             #expect(fixture.exists(directory + "/link"))
+        }
+    }
+
+    /// A guest owns the bytes of its raw volume and can make them look like a qcow2 image that names
+    /// any host file as its backing file. Cloning or resizing such a volume must not follow it.
+    @Test("a volume whose bytes name a backing file is neither cloned through it nor resized")
+    func guestWrittenBackingFileIsNotFollowed() async throws {
+        try await withFixture { fixture in
+            let directory = fixture.directory + "/vols"
+            let secret = fixture.directory + "/secret.raw"
+            try Data(repeating: 0x5E, count: 65536).write(to: URL(fileURLWithPath: secret))
+            let pools = await StoragePools.open(paths: fixture.paths)
+            let pool = try await pools.createTransient(xml: Self.poolXML("g", directory), flags: .withBuild)
+            let victim = try await pools.createVolume(
+                in: pool.uuid, xml: Self.volumeXML("guest.img", format: "raw"), flags: [])
+            // What a guest could write to its disk: a qcow2 header naming the host file.
+            var options = Qcow2CreateOptions(size: 65536)
+            options.backingFile = secret
+            options.backingFormat = .raw
+            let forged = fixture.directory + "/forged.qcow2"
+            try Qcow2Image.create(path: forged, options: options)
+            try Data(contentsOf: URL(fileURLWithPath: forged)).write(to: URL(fileURLWithPath: victim.path))
+
+            await #expect {
+                try await pools.cloneVolume(
+                    in: pool.uuid, xml: Self.volumeXML("copy.img", capacity: "0", format: "raw"),
+                    source: victim.remote, flags: [])
+            } throws: { ($0 as? LibvirtError)?.code == .operationInvalid }
+            #expect(!fixture.exists(directory + "/copy.img"), "the failed clone leaves no file")
+            await #expect {
+                try await pools.resizeVolume(victim.remote, capacity: 1 << 20, flags: [])
+            } throws: { ($0 as? LibvirtError)?.code == .operationInvalid }
         }
     }
 }
