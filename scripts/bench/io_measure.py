@@ -49,8 +49,10 @@ for command in ["dmesg -n 1; mkdir -p /mnt/tools && (mountpoint -q /mnt/tools ||
                 " && /mnt/tools/setup; echo rc=$?",
                 "ip addr replace 10.0.2.15/24 dev eth0 && ip link set eth0 up; echo rc=$?"]:
     for attempt in range(3):
-        if run(command).endswith("rc=0"):
+        output = run(command)
+        if output.endswith("rc=0"):
             break
+        print("io_measure: attempt %d failed:\n%s" % (attempt + 1, output[-2000:]), file=sys.stderr, flush=True)
     else:
         sys.exit("guest setup failed: %s" % command)
 # --thread: jobs as threads of one fio process (a fork per job is slow on a software KVM).
