@@ -58,6 +58,9 @@ struct FSBaseProbe {
         /// Load from 0x300000, not present: the #PF handler (on kvm_pvm through the VMM's exit at the patched
         /// `cld`) maps it; check fs:[0]; `ud2` unmaps it again.
         static let demandPage = Operations(rawValue: 1 << 5)
+        /// A syscall (rax 3) the kernel answers without touching FS: on kvm_pvm its conversion exit
+        /// swaps the GS bases with KVM_SET_MSRS while FS holds a base set by an earlier syscall.
+        static let plainSyscall = Operations(rawValue: 1 << 6)
         static let all: Operations = [.setFSBySyscall, .setFSByUD2, .yieldBySyscall, .yieldByUD2]
     }
 
