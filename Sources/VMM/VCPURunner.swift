@@ -103,18 +103,21 @@ final class VCPURunner: @unchecked Sendable {
         if let converter = machine.syscallConverter, let patch = converter.patchAddress {
             let rip = try vcpu.registers().rip
             if rip == patch {
-                let wasSyscall = try converter.handleBreakpoint(context: vcpu, memory: machine.memory)
-                if wasSyscall {
+                switch try converter.handleBreakpoint(context: vcpu, memory: machine.memory) {
+                case .convertedSyscall:
                     machine.statistics.convertedSyscalls.add(1, ordering: .relaxed)
                     if machine.logger.logLevel <= .trace, let registers = try? vcpu.registers() {
                         machine.logger.trace(
                             "vCPU \(vcpu.id) syscall \(registers.rax) (\(registers.rdi), \(registers.rsi), \(registers.rdx))"
                         )
                     }
-                } else {
+                    return nil
+                case .pageFault:
                     machine.statistics.pageFaultPassthroughs.add(1, ordering: .relaxed)
+                    return nil
+                case .notOurs:
+                    break
                 }
-                return nil
             }
         }
         switch try completer.complete(context: vcpu, memory: machine.memory) {

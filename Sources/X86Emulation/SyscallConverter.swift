@@ -148,14 +148,23 @@ public final class SyscallConverter: Sendable {
 
     // MARK: Conversion
 
-    /// Call on an emulation failure before the instruction completer. Returns false when RIP is not the
-    /// patch address (not ours: complete the instruction as usual); true when the vCPU state has been
-    /// updated and the vCPU can run on.
-    public func handleBreakpoint(context: some CPUContext, memory: GuestMemory) throws -> Bool {
+    /// What `handleBreakpoint` did.
+    public enum Breakpoint: Equatable, Sendable {
+        /// RIP is not the patch address: complete the instruction as usual.
+        case notOurs
+        /// A user-mode `syscall` was finished; the vCPU runs on in the kernel's syscall entry.
+        case convertedSyscall
+        /// An ordinary page fault: the replaced `cld` was performed and the guest's handler runs on.
+        case pageFault
+    }
+
+    /// Call on an emulation failure before the instruction completer. Unless the breakpoint is
+    /// `.notOurs`, the vCPU state has been updated and the vCPU can run on.
+    public func handleBreakpoint(context: some CPUContext, memory: GuestMemory) throws -> Breakpoint {
         let known = save()
-        guard let patch = known.patchAddress else { return false }
+        guard let patch = known.patchAddress else { return .notOurs }
         var registers = try context.registers()
-        guard registers.rip == patch else { return false }
+        guard registers.rip == patch else { return .notOurs }
 
         // The frame the CPU pushed for #PF (SDM Vol. 3A §6.14.2, Figure 6-9): error code, RIP, CS, RFLAGS,
         // RSP, SS — six quadwords at RSP.
@@ -168,14 +177,14 @@ public final class SyscallConverter: Sendable {
                 try finishSyscall(
                     registers: &registers, userRSP: frame[4], flags: frame[3], resume: entry &+ known.resumeOffset,
                     context: context)
-                return true
+                return .convertedSyscall
             }
         }
         // An ordinary page fault: do the `cld` the int3 replaced and let the guest's handler continue.
         registers.rflags &= ~X86.Flags.direction
         registers.rip = patch &+ 1
         try context.setRegisters(registers)
-        return true
+        return .pageFault
     }
 
     /// What SYSCALL should have done besides RCX/R11 (which hold the user RIP and RFLAGS already), plus the

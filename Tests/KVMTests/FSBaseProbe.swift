@@ -80,7 +80,7 @@ struct FSBaseProbe {
         /// (0x60000000) maps the user page table: on the software KVM's shadow MMU it stays write-protected,
         /// so KVM's instruction emulator performs every ring-3 store to it, including those through FS.
         var aliasTLSPage = false
-        var seconds: Double = 20
+        var seconds: Double = 60
     }
 
     struct Outcome: Sendable, CustomStringConvertible {

@@ -214,7 +214,7 @@ import Testing
         let before = cpu.regs
         let sregsBefore = cpu.sregs
 
-        #expect(try converter.handleBreakpoint(context: cpu, memory: memory))
+        #expect(try converter.handleBreakpoint(context: cpu, memory: memory) == .convertedSyscall)
 
         #expect(cpu.regs.rip == Self.entry + 7)
         #expect(cpu.regs.rsp == 0x7FFC_1234_5670)
@@ -236,7 +236,7 @@ import Testing
         expected.rip = Self.handler + 8
         expected.rflags = 0x2
 
-        #expect(try converter.handleBreakpoint(context: cpu, memory: memory))
+        #expect(try converter.handleBreakpoint(context: cpu, memory: memory) == .pageFault)
 
         #expect(cpu.regs == expected)
         #expect(cpu.sregs == sregsBefore)
@@ -246,7 +246,7 @@ import Testing
     @Test func aKernelFaultAtTheEntryIsAnOrdinaryPageFault() throws {
         try converter.lstarWritten(Self.entry, context: cpu, memory: memory)
         try fault(rip: Self.entry, cs: 0x10, rflags: 0x46)
-        #expect(try converter.handleBreakpoint(context: cpu, memory: memory))
+        #expect(try converter.handleBreakpoint(context: cpu, memory: memory) == .pageFault)
         #expect(cpu.regs.rip == Self.handler + 8)
         #expect(cpu.sregs.cs.selector == 0x10 && cpu.sregs.gs.base == Self.userGSBase)
     }
@@ -255,17 +255,17 @@ import Testing
         try converter.lstarWritten(Self.entry, context: cpu, memory: memory)
         try fault(rip: Self.entry, cs: 0x33, rflags: 0x246)
         cpu.regs.rsp = 0xFFFF_C900_0010_0000
-        #expect(try converter.handleBreakpoint(context: cpu, memory: memory))
+        #expect(try converter.handleBreakpoint(context: cpu, memory: memory) == .pageFault)
         #expect(cpu.regs.rip == Self.handler + 8)
     }
 
     @Test func otherBreakpointsAreNotOurs() throws {
         cpu.regs.rip = Self.handler + 7
-        #expect(try !converter.handleBreakpoint(context: cpu, memory: memory))  // nothing patched yet
+        #expect(try converter.handleBreakpoint(context: cpu, memory: memory) == .notOurs)  // nothing patched yet
         try converter.lstarWritten(Self.entry, context: cpu, memory: memory)
         cpu.regs.rip = 0xFFFF_FFFF_8100_0000
         let before = cpu.regs
-        #expect(try !converter.handleBreakpoint(context: cpu, memory: memory))
+        #expect(try converter.handleBreakpoint(context: cpu, memory: memory) == .notOurs)
         #expect(cpu.regs == before)
     }
 
@@ -282,7 +282,7 @@ import Testing
         try converter.lstarWritten(Self.entry, context: cpu, memory: memory)
         let restored = SyscallConverter(state: converter.save())
         try fault(rip: Self.entry, cs: 0x33, rflags: 0x246)
-        #expect(try restored.handleBreakpoint(context: cpu, memory: memory))
+        #expect(try restored.handleBreakpoint(context: cpu, memory: memory) == .convertedSyscall)
         #expect(cpu.regs.rip == Self.entry + 7)
     }
 
@@ -291,7 +291,7 @@ import Testing
         // converter first.
         try converter.lstarWritten(Self.entry, context: cpu, memory: memory)
         try fault(rip: 0x5555_0000, cs: 0x33, rflags: 0x246)
-        if try !converter.handleBreakpoint(context: cpu, memory: memory) {
+        if try converter.handleBreakpoint(context: cpu, memory: memory) == .notOurs {
             _ = try InstructionCompleter().complete(context: cpu, memory: memory)
         }
         #expect(cpu.injected.isEmpty)
