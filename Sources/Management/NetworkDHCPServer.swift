@@ -9,8 +9,9 @@
 /// time (`DHCPServerProcess`).
 struct NetworkDHCPServer: Sendable {
     static let dnsmasqExecutable = "/usr/sbin/dnsmasq"
-    /// How long dnsmasq has to write its pid file (it does once its sockets are bound).
-    static let startTimeout: Duration = .seconds(5)
+    /// How long dnsmasq has to write its pid file (it does once its sockets are bound, within
+    /// milliseconds; the margin is for a host under heavy load).
+    static let startTimeout: Duration = .seconds(30)
     static let stopTimeout: Duration = .seconds(3)
 
     /// Whether the network runs a dnsmasq.
@@ -88,8 +89,10 @@ struct NetworkDHCPServer: Sendable {
             await process.stop()
             throw NetworkHostError("cannot write \(files.dnsmasqRecord): \(error)")
         }
+        // The deadline is checked after a whole round of checks, never instead of one: a daemon starved
+        // by load (a sleep that overslept the deadline) still sees a dnsmasq that did start.
         let deadline = ContinuousClock.now + startTimeout
-        while ContinuousClock.now < deadline {
+        while true {
             if case .exited(let status) = HostProcesses.condition(of: pid, startTicks: nil) {
                 let output = HostFiles.tail(files.log, from: logStart, maxBytes: 2000)
                 throw NetworkHostError(
@@ -98,6 +101,7 @@ struct NetworkDHCPServer: Sendable {
             if HostFiles.readText(files.dnsmasqPidFile, limit: 64)?.filter(\.isNumber) == String(pid) {
                 return process
             }
+            guard ContinuousClock.now < deadline else { break }
             try? await Task.sleep(for: .milliseconds(20))
         }
         await process.stop()
