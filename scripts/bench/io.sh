@@ -3,6 +3,7 @@
 # disk, and iperf3 TCP both ways over virtio-net on a tap, all inside one booted test guest. The host side
 # of the tap lives in a network namespace this script creates and deletes.
 # Usage: scripts/bench/io.sh [RUNS]   (default 3 runs per measurement; medians printed as Markdown)
+# IO_MEASURE=fio or IO_MEASURE=iperf3 runs only that part.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ -x "$(command -v swift)" ] || export PATH="/opt/swift/usr/bin:$PATH"
