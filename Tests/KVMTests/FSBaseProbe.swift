@@ -181,47 +181,17 @@ struct FSBaseProbe {
             try memory.store(SSEStoreProbe.userPageTable | 7, at: GuestAddress(tlsBase + 0x800))
         }
 
-        let vmStats = KVMStatistics(fd: machine.vm.fd)
-        let vcpuStats = KVMStatistics(fd: machine.vcpus[0].fd)
-        let before = vmStats.read().merging(vcpuStats.read()) { a, _ in a }
-        let started = Date()
-        try machine.start()
-        let done = Atomic<Bool>(false)
-        if let interval = options.msiIntervalMicroseconds {
-            let vm = machine.vm
-            Thread {
-                while !done.load(ordering: .relaxed) {
-                    _ = try? vm.signalMSI(address: 0xFEE0_0000, data: 0x30)
-                    if interval > 0 { usleep(interval) }
-                }
-            }.start()
-        }
-        let exited = Atomic<Bool>(false)
-        let exitBox = Mutex<MachineExit?>(nil)
-        Thread {
-            let exit = machine.waitForExit()
-            exitBox.withLock { $0 = exit }
-            exited.store(true, ordering: .relaxed)
-        }.start()
-        let deadline = started.addingTimeInterval(options.seconds)
-        while port.bytes.isEmpty && !exited.load(ordering: .relaxed) && Date() < deadline { usleep(2_000) }
-        done.store(true, ordering: .relaxed)
-        let elapsed = Date().timeIntervalSince(started)
-        machine.stop()
-        while !exited.load(ordering: .relaxed) { usleep(1_000) }
-
-        let after = vmStats.read().merging(vcpuStats.read()) { a, _ in a }
-        var delta: [String: UInt64] = [:]
-        for name in ["insn_emulation", "insn_emulation_fail", "pf_emulate", "mmu_pte_write", "irq_injections", "exits"]
-        {
-            if let b = before[name], let a = after[name] { delta[name] = a &- b }
-        }
+        let (exit, elapsed, delta) = try SSEStoreProbe.runUntilReport(
+            machine, port: port, seconds: options.seconds, msiIntervalMicroseconds: options.msiIntervalMicroseconds,
+            counters: [
+                "insn_emulation", "insn_emulation_fail", "pf_emulate", "mmu_pte_write", "irq_injections", "exits",
+            ])
         func load(_ address: UInt64) throws -> UInt64 { try memory.load(UInt64.self, at: GuestAddress(address)) }
         func k(_ offset: UInt64) throws -> UInt64 { try load(kernelData + offset) }
         func saved(_ slot: UInt64) throws -> UInt64 { try load(reportBase + slot * 8) }
         let current = try k(0x20)
         var outcome = Outcome(
-            code: port.bytes.first, exit: exitBox.withLock { $0 } ?? .stopped, checks: try load(checksCounter),
+            code: port.bytes.first, exit: exit, checks: try load(checksCounter),
             interrupts: try k(0x10), switches: try k(0x18), syscalls: try k(0x30), fsWrites: try k(0x48),
             pageFaults: try k(0x50),
             convertedSyscalls: machine.statistics.convertedSyscalls.load(ordering: .relaxed),

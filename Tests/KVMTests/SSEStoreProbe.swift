@@ -165,49 +165,14 @@ struct SSEStoreProbe {
         try memory.write(user, at: GuestAddress(userBase))
         try prepareVCPU(machine)
 
-        let vmStats = KVMStatistics(fd: machine.vm.fd)
-        let vcpuStats = KVMStatistics(fd: machine.vcpus[0].fd)
-        let before = vmStats.read().merging(vcpuStats.read()) { a, _ in a }
-        let started = Date()
-        try machine.start()
-        let done = Atomic<Bool>(false)
-        var injector: Thread?
-        if let interval = options.msiIntervalMicroseconds {
-            let vm = machine.vm
-            let thread = Thread {
-                while !done.load(ordering: .relaxed) {
-                    _ = try? vm.signalMSI(address: 0xFEE0_0000, data: 0x30)
-                    if interval > 0 { usleep(interval) }
-                }
-            }
-            thread.start()
-            injector = thread
-        }
-        let exited = Atomic<Bool>(false)
-        let exitBox = Mutex<MachineExit?>(nil)
-        let exitWatcher = Thread {
-            let exit = machine.waitForExit()
-            exitBox.withLock { $0 = exit }
-            exited.store(true, ordering: .relaxed)
-        }
-        exitWatcher.start()
-        let deadline = started.addingTimeInterval(options.seconds)
-        while port.bytes.isEmpty && !exited.load(ordering: .relaxed) && Date() < deadline { usleep(2_000) }
-        done.store(true, ordering: .relaxed)
-        _ = injector
-        let elapsed = Date().timeIntervalSince(started)
-        machine.stop()
-        while !exited.load(ordering: .relaxed) { usleep(1_000) }
-        let exit = exitBox.withLock { $0 } ?? .stopped
-        let after = vmStats.read().merging(vcpuStats.read()) { a, _ in a }
-        var delta: [String: UInt64] = [:]
-        for name in [
+        let counters = [
             "insn_emulation", "insn_emulation_fail", "pf_emulate", "mmu_pte_write", "mmu_flooded", "irq_injections",
             "exits", "fpu_reload", "pf_guest", "mmu_unsync", "mmu_shadow_zapped", "irq_window_exits",
             "request_irq_exits", "halt_exits",
-        ] {
-            if let b = before[name], let a = after[name] { delta[name] = a &- b }
-        }
+        ]
+        let (exit, elapsed, delta) = try runUntilReport(
+            machine, port: port, seconds: options.seconds, msiIntervalMicroseconds: options.msiIntervalMicroseconds,
+            counters: counters)
 
         let data = kernelData
         func k(_ offset: UInt64) throws -> UInt64 { try memory.load(UInt64.self, at: GuestAddress(data + offset)) }
@@ -296,6 +261,49 @@ struct SSEStoreProbe {
 
     static let selfTestPatterns: [UInt8] = (0..<64).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
     static let junk: [UInt8] = (0..<64).map { UInt8(0xA0 &+ $0) }
+
+    /// Starts `machine`, sends an MSI (vector 0x30) every `msiIntervalMicroseconds` if asked, and waits
+    /// until the guest writes its report port, the machine exits or `seconds` pass; then stops it. Returns
+    /// how it ended, how long it ran and how much each of KVM's `counters` (VM and vCPU 0 statistics) grew.
+    static func runUntilReport(
+        _ machine: Machine, port: RecordingPort, seconds: Double, msiIntervalMicroseconds: UInt32?,
+        counters: [String]
+    ) throws -> (exit: MachineExit, elapsed: Double, delta: [String: UInt64]) {
+        let vmStats = KVMStatistics(fd: machine.vm.fd)
+        let vcpuStats = KVMStatistics(fd: machine.vcpus[0].fd)
+        let before = vmStats.read().merging(vcpuStats.read()) { a, _ in a }
+        let started = Date()
+        try machine.start()
+        let done = Atomic<Bool>(false)
+        if let interval = msiIntervalMicroseconds {
+            let vm = machine.vm
+            Thread {
+                while !done.load(ordering: .relaxed) {
+                    _ = try? vm.signalMSI(address: 0xFEE0_0000, data: 0x30)
+                    if interval > 0 { usleep(interval) }
+                }
+            }.start()
+        }
+        let exited = Atomic<Bool>(false)
+        let exitBox = Mutex<MachineExit?>(nil)
+        Thread {
+            let exit = machine.waitForExit()
+            exitBox.withLock { $0 = exit }
+            exited.store(true, ordering: .relaxed)
+        }.start()
+        let deadline = started.addingTimeInterval(seconds)
+        while port.bytes.isEmpty && !exited.load(ordering: .relaxed) && Date() < deadline { usleep(2_000) }
+        done.store(true, ordering: .relaxed)
+        let elapsed = Date().timeIntervalSince(started)
+        machine.stop()
+        while !exited.load(ordering: .relaxed) { usleep(1_000) }
+        let after = vmStats.read().merging(vcpuStats.read()) { a, _ in a }
+        var delta: [String: UInt64] = [:]
+        for name in counters {
+            if let b = before[name], let a = after[name] { delta[name] = a &- b }
+        }
+        return (exitBox.withLock { $0 } ?? .stopped, elapsed, delta)
+    }
 
     static func prepareVCPU(_ machine: Machine) throws {
         let vcpu = machine.vcpus[0]
