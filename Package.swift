@@ -81,7 +81,8 @@ let package = Package(
             dependencies: [
                 "Management", "ManagementClient", "swiftvirtd", "DomainXML", "LibvirtProtocol", "DiskImage",
             ]),
-        .testTarget(name: "LibvirtProtocolTests", dependencies: ["LibvirtProtocol"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "LibvirtProtocolTests", dependencies: ["LibvirtProtocol", "TestSupport"]),
         .testTarget(name: "DomainXMLTests", dependencies: ["DomainXML", "LibvirtProtocol"]),
         .testTarget(
             name: "DaemonTests",
@@ -89,12 +90,12 @@ let package = Package(
                 "swiftvirtd", "LibvirtProtocol", "DomainXML", .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "DiskImageTests", dependencies: ["DiskImage"]),
-        .testTarget(name: "ImageToolTests", dependencies: ["swiftvirt-img"]),
+        .testTarget(name: "ImageToolTests", dependencies: ["swiftvirt-img", "TestSupport"]),
         .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory"]),
         .testTarget(name: "X86BootTests", dependencies: ["X86Boot", "KVM", "GuestMemory"]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices"]),
         .testTarget(name: "VirtioTests", dependencies: ["Virtio", "GuestMemory", "Devices"]),
-        .testTarget(name: "X86EmulationTests", dependencies: ["X86Emulation", "KVM", "GuestMemory"]),
+        .testTarget(name: "X86EmulationTests", dependencies: ["X86Emulation", "KVM", "GuestMemory", "TestSupport"]),
         .testTarget(name: "KVMTests", dependencies: ["KVM", "GuestMemory", "X86Emulation", "VMM", "Devices"]),
         .testTarget(name: "IntegrationTests", dependencies: ["VMM"]),
     ]

@@ -170,6 +170,35 @@ public final class VCPU: @unchecked Sendable {
         try kvmIoctl(fd, CKVM_KVM_SET_FPU(), "KVM_SET_FPU", &f)
     }
 
+    /// KVM_GET_XSAVE: the vCPU's x87, SSE and extended state in the standard (non-compacted) XSAVE
+    /// layout, 4 KiB: the legacy region, the XSAVE header (XSTATE_BV at byte 512) and each component at its
+    /// CPUID leaf 0xD offset. Components the guest may not enable are absent. (AMX tile data would need
+    /// KVM_GET_XSAVE2; the VMM never grants it.)
+    public func xsaveArea() throws -> [UInt8] {
+        var area = kvm_xsave()
+        try kvmIoctl(fd, CKVM_KVM_GET_XSAVE(), "KVM_GET_XSAVE", &area)
+        return withUnsafeBytes(of: &area.region) { Array($0) }
+    }
+
+    /// KVM_SET_XSAVE with an area laid out as `xsaveArea` returns it (shorter input is zero-padded).
+    public func setXSaveArea(_ bytes: [UInt8]) throws {
+        var area = kvm_xsave()
+        withUnsafeMutableBytes(of: &area.region) { $0.copyBytes(from: bytes.prefix($0.count)) }
+        try kvmIoctl(fd, CKVM_KVM_SET_XSAVE(), "KVM_SET_XSAVE", &area)
+    }
+
+    /// KVM_GET_XCRS: the extended control registers by index (XCR0 is the XSAVE feature mask).
+    public func extendedControlRegisters() throws -> [UInt32: UInt64] {
+        var xcrs = kvm_xcrs()
+        try kvmIoctl(fd, CKVM_KVM_GET_XCRS(), "KVM_GET_XCRS", &xcrs)
+        let count = min(Int(xcrs.nr_xcrs), Int(KVM_MAX_XCRS))
+        return withUnsafeBytes(of: &xcrs.xcrs) { raw in
+            var result: [UInt32: UInt64] = [:]
+            for entry in raw.bindMemory(to: kvm_xcr.self).prefix(count) { result[entry.xcr] = entry.value }
+            return result
+        }
+    }
+
     /// KVM_SET_CPUID2.
     public func setCPUID(_ entries: [CPUIDEntry]) throws {
         _ = try CPUIDBuffer.withBuffer(entries) { raw in

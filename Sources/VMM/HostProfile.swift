@@ -25,9 +25,12 @@ public struct HostProfile: Sendable, Equatable {
     /// Kernel arguments that keep a guest kernel off features this host cannot run.
     public var guestKernelArguments: [String] {
         guard isSoftwareKVM else { return [] }
+        // XSAVE stays on: user space sees the host's AVX state in CPUID and XCR0 whatever the kernel is told,
+        // so the kernel must switch that state between tasks. Its xsave/xrstor with interrupts off are
+        // completed by the VMM in the standard form; xsavec/xsaves (the compacted form) are hidden.
         return [
-            "noxsave", "nofsgsbase", "mitigations=off",
-            "clearcpuid=cx16,popcnt,rdrand,rdseed,invpcid,rdpid,rdtscp,smap",
+            "nofsgsbase", "mitigations=off",
+            "clearcpuid=cx16,popcnt,rdrand,rdseed,invpcid,rdpid,rdtscp,smap,xsavec,xsaves",
             "tsc=reliable",
         ]
     }

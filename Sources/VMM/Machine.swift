@@ -93,7 +93,7 @@ public final class Machine: @unchecked Sendable {
                 config: config, serial: serial, acpiPower: acpiPower, virtioDevices: virtioDevices, ioLoop: ioLoop,
                 vm: vm, memory: memory, lifecycle: lifecycle)
         }
-        let vcpus = try step("creating vCPUs") {
+        let (vcpus, xsaveLayout) = try step("creating vCPUs") {
             try Self.createVCPUs(vm: vm, hypervisor: hypervisor, config: config, host: host)
         }
         commandLine = try step("loading the guest") {
@@ -112,8 +112,8 @@ public final class Machine: @unchecked Sendable {
         self.serialSocket = serialSocket
         core = MachineCore(
             vm: vm, memory: memory, pioBus: pioBus, mmioBus: mmioBus, host: host,
-            syscallConverter: host.convertsSyscalls ? SyscallConverter() : nil, lifecycle: lifecycle,
-            logger: logger)
+            syscallConverter: host.convertsSyscalls ? SyscallConverter() : nil, xsaveLayout: xsaveLayout,
+            lifecycle: lifecycle, logger: logger)
     }
 
     deinit {
@@ -397,14 +397,15 @@ public final class Machine: @unchecked Sendable {
         try pio.insert(PCIConfigMechanism(functions: functions), base: 0xCF8, length: PCIConfigMechanism.rangeLength)
     }
 
+    /// The vCPUs, and the XSAVE layout their CPUID describes (for completing xsave/xrstor).
     static func createVCPUs(vm: VirtualMachine, hypervisor: Hypervisor, config: MachineConfig, host: HostProfile)
-        throws -> [VCPU]
+        throws -> ([VCPU], XSaveLayout)
     {
         let supported = try hypervisor.supportedCPUID()
         let cpuid = try CPUIDBuilder(
             supported: supported, vcpuCount: config.vcpuCount,
             tscDeadlineTimer: config.inKernelIrqchip && vm.check(.tscDeadlineTimer) > 0)
-        return try (0..<config.vcpuCount).map { index in
+        let vcpus = try (0..<config.vcpuCount).map { index in
             let vcpu = try vm.createVCPU(id: UInt32(index))
             try vcpu.setCPUID(cpuid.entries(forVCPU: index))
             try BootMSRs.apply(to: vcpu)
@@ -417,6 +418,7 @@ public final class Machine: @unchecked Sendable {
             try vcpu.setFPU(fpu)
             return vcpu
         }
+        return (vcpus, XSaveLayout(cpuid: supported))
     }
 
     /// Writes the guest into memory and sets the boot vCPU's registers. Returns the final command line.

@@ -12,6 +12,8 @@ final class MachineCore: Sendable {
     let mmioBus: Bus
     let host: HostProfile
     let syscallConverter: SyscallConverter?
+    /// Where the vCPUs' XSAVE state components live (CPUID leaf 0xD), for completing xsave/xrstor.
+    let xsaveLayout: XSaveLayout
     let statistics = MachineStatistics()
     let logger: Logger
 
@@ -19,8 +21,9 @@ final class MachineCore: Sendable {
 
     init(
         vm: VirtualMachine, memory: GuestMemory, pioBus: Bus, mmioBus: Bus, host: HostProfile,
-        syscallConverter: SyscallConverter?, lifecycle: MachineLifecycle, logger: Logger
+        syscallConverter: SyscallConverter?, xsaveLayout: XSaveLayout, lifecycle: MachineLifecycle, logger: Logger
     ) {
+        self.xsaveLayout = xsaveLayout
         self.lifecycle = lifecycle
         self.vm = vm
         self.memory = memory

@@ -12,11 +12,12 @@ import X86Emulation
 final class VCPURunner: @unchecked Sendable {
     let vcpu: VCPU
     private let machine: MachineCore
-    private let completer = InstructionCompleter()
+    private let completer: InstructionCompleter
 
     init(vcpu: VCPU, machine: MachineCore) {
         self.vcpu = vcpu
         self.machine = machine
+        completer = InstructionCompleter(xsaveLayout: machine.xsaveLayout)
     }
 
     func run() {

@@ -15,6 +15,12 @@ public protocol CPUContext: AnyObject {
     func fpu() throws -> FPUState
     /// KVM_SET_FPU.
     func setFPU(_ state: FPUState) throws
+    /// KVM_GET_XSAVE: the standard-format XSAVE area (see `XSaveLayout`).
+    func xsaveArea() throws -> [UInt8]
+    /// KVM_SET_XSAVE.
+    func setXSaveArea(_ bytes: [UInt8]) throws
+    /// KVM_GET_XCRS, by index.
+    func extendedControlRegisters() throws -> [UInt32: UInt64]
     /// KVM_GET_MSRS; indices KVM does not know are absent from the result.
     func msrs(_ indices: [UInt32]) throws -> [UInt32: UInt64]
     /// KVM_SET_MSRS.

@@ -27,6 +27,10 @@ enum InstructionKind: Equatable, Sendable {
     case moveFromXMM
     /// pxor / xorps / xorpd: xmm ← xmm XOR xmm/m128 (the same bitwise operation for all three).
     case xorXMM
+    /// 0F AE /4 and /6 (xsaveopt may save like xsave): the components XCR0 and EDX:EAX select → m.
+    case xsave
+    /// 0F AE /5: the components XCR0 and EDX:EAX select ← m (standard form).
+    case xrstor
 }
 
 /// A ModRM memory operand before registers are applied (SDM Vol. 2A §2.1.5, §2.2.1.6).

@@ -12,12 +12,18 @@ public enum Completion: Equatable, Sendable {
 
 /// Completes an instruction that KVM's emulator gave up on (KVM_EXIT_INTERNAL_ERROR, suberror 1, RIP at
 /// the instruction): int3, fwait, fnclex/fclex, fninit/finit, ldmxcsr, stmxcsr and the SSE2 moves and
-/// XORs a stock kernel runs with interrupts off. On hardware KVM this is never reached.
+/// XORs a stock kernel runs with interrupts off, and xsave/xsaveopt/xrstor (a kernel's FPU context switch).
+/// On hardware KVM this is never reached.
 ///
 /// Faults the instruction would raise are injected as the CPU would (SDM Vol. 2 "Exceptions" sections):
 /// RIP stays on the instruction for a fault, moves past it for int3 (a trap).
 public struct InstructionCompleter: Sendable {
-    public init() {}
+    /// Where xsave/xrstor find each state component.
+    public let xsaveLayout: XSaveLayout
+
+    public init(xsaveLayout: XSaveLayout = .legacyOnly) {
+        self.xsaveLayout = xsaveLayout
+    }
 
     public func complete(context: some CPUContext, memory: GuestMemory) throws -> Completion {
         let registers = try context.registers()
@@ -48,7 +54,7 @@ public struct InstructionCompleter: Sendable {
         let shown = Array(bytes.prefix(instruction.length))
         var execution = Execution(
             context: context, linear: linear, registers: registers, special: special, mode: mode,
-            instruction: instruction)
+            instruction: instruction, xsaveLayout: xsaveLayout)
         switch try execution.run() {
         case .done:
             return .completed(mnemonic: instruction.mnemonic)
@@ -63,7 +69,7 @@ public struct InstructionCompleter: Sendable {
 }
 
 /// Carries out one decoded instruction against a vCPU.
-private struct Execution<Context: CPUContext> {
+struct Execution<Context: CPUContext> {
     enum Outcome {
         case done
         /// An exception was injected instead of the instruction's effect; the name is for the log.
@@ -79,6 +85,7 @@ private struct Execution<Context: CPUContext> {
     let special: SpecialRegisters
     let mode: ExecutionMode
     let instruction: DecodedInstruction
+    let xsaveLayout: XSaveLayout
 
     /// RIP just past the instruction (32-bit modes wrap EIP).
     var nextRIP: UInt64 {
@@ -187,19 +194,23 @@ private struct Execution<Context: CPUContext> {
             setXMM(&fpu, instruction.reg, result)
             try context.setFPU(fpu)
             return try advance()
+        case .xsave:
+            return try saveExtendedState()
+        case .xrstor:
+            return try restoreExtendedState()
         }
     }
 
     // MARK: Steps shared by several instructions
 
-    private mutating func advance() throws -> Outcome {
+    mutating func advance() throws -> Outcome {
         registers.rip = nextRIP
         try context.setRegisters(registers)
         return .done
     }
 
     /// Queues a fault; RIP stays on the instruction so the guest sees where it happened.
-    private func raise(_ vector: UInt8, _ name: String, _ errorCode: UInt32? = nil) throws -> Outcome {
+    func raise(_ vector: UInt8, _ name: String, _ errorCode: UInt32? = nil) throws -> Outcome {
         try context.injectException(vector: vector, errorCode: errorCode)
         return .raised(name)
     }
@@ -235,7 +246,7 @@ private struct Execution<Context: CPUContext> {
         return nil
     }
 
-    private func memoryAddress() -> UInt64? {
+    func memoryAddress() -> UInt64? {
         guard case .memory(let operand)? = instruction.rm else { return nil }
         return address(of: operand)
     }

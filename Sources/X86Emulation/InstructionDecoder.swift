@@ -43,6 +43,16 @@ enum InstructionDecoder {
         Entry(mnemonic: "fninit", prefix: .none, opcode: [0xDB, 0xE3], form: .fixed, kind: .fninit),
         Entry(mnemonic: "ldmxcsr", prefix: .none, opcode: [0x0F, 0xAE], form: .memory(digit: 2), kind: .ldmxcsr),
         Entry(mnemonic: "stmxcsr", prefix: .none, opcode: [0x0F, 0xAE], form: .memory(digit: 3), kind: .stmxcsr),
+        // The register forms of /5 and /6 are lfence and mfence: `.memory` leaves them out.
+        Entry(
+            mnemonic: "xsave", wideMnemonic: "xsave64", prefix: .none, opcode: [0x0F, 0xAE],
+            form: .memory(digit: 4), kind: .xsave),
+        Entry(
+            mnemonic: "xrstor", wideMnemonic: "xrstor64", prefix: .none, opcode: [0x0F, 0xAE],
+            form: .memory(digit: 5), kind: .xrstor),
+        Entry(
+            mnemonic: "xsaveopt", wideMnemonic: "xsaveopt64", prefix: .none, opcode: [0x0F, 0xAE],
+            form: .memory(digit: 6), kind: .xsave),
         Entry(
             mnemonic: "movd", wideMnemonic: "movq", prefix: .operandSize, opcode: [0x0F, 0x6E],
             form: .registerOrMemory, kind: .moveToXMM),

@@ -79,7 +79,8 @@ extension LinuxBootTests {
                 == "HELLO-VSOCK")
         // socat's default -t (0.5 s after one side's EOF) is shorter than an exec of `tr` takes here: the
         // host's half-close would end the exchange before tr answers.
-        guest.type("/usr/local/bin/socat -t 60 VSOCK-LISTEN:\(VirtioRig.guestVsockPort) EXEC:'tr a-z A-Z' >/dev/null 2>&1 &")
+        guest.type(
+            "/usr/local/bin/socat -t 60 VSOCK-LISTEN:\(VirtioRig.guestVsockPort) EXEC:'tr a-z A-Z' >/dev/null 2>&1 &")
         let reply = try retry(seconds: 60) {
             try rig.vsockRoundTrip(port: VirtioRig.guestVsockPort, payload: "host-to-guest", timeout: 20)
         }

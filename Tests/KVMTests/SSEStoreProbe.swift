@@ -120,7 +120,8 @@ struct SSEStoreProbe {
         var seconds: Double
         var stats: [String: UInt64]
         var completedInstructions: Int
-        /// Guest-physical 0x1B000–0x1B6FF after the run: fxsave image, clobber values, self-test results.
+        /// Guest-physical 0x1B000–0x1BA3F after the run: fxsave image, clobber values, self-test results, and
+        /// the xsave image at +0x800.
         var fpuScratch: [UInt8]
         var description: String {
             var text =
@@ -196,7 +197,7 @@ struct SSEStoreProbe {
             mismatch: mismatch, badFrame: try (0..<4).map { try k(0xC0 + 8 * $0) } + [try k(0x20 + 0x40)],
             seconds: elapsed, stats: delta,
             completedInstructions: Int(machine.statistics.completedInstructions.load(ordering: .relaxed)),
-            fpuScratch: try memory.read(at: GuestAddress(fpuScratch), length: 0x700))
+            fpuScratch: try memory.read(at: GuestAddress(fpuScratch), length: 0xA40))
     }
 
     static func writeTables(_ memory: GuestMemory, options: Options) throws {

@@ -1,18 +1,7 @@
+import TestSupport
 import Testing
 
 @testable import LibvirtProtocol
-
-/// SplitMix64: a tiny deterministic generator so a failing fuzz input can be replayed from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite("XDR decoder fuzz")
 struct XDRFuzzTests {
@@ -20,7 +9,7 @@ struct XDRFuzzTests {
     /// mutations of valid messages. Bounded to about three seconds.
     @Test("decoding hostile bytes fails with typed errors only")
     func fuzzDecoders() throws {
-        var generator = SplitMix64(state: 0x5EED_1234)
+        var generator = SplitMix64(seed: 0x5EED_1234)
         let seeds = try validMessages()
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .seconds(3))

@@ -48,6 +48,12 @@ final class FakeCPU: CPUContext {
         sregs = registers
         specialRegisterWrites += 1
     }
+    /// KVM_GET/SET_XSAVE's 4 KiB area and XCR0, as plain values.
+    var xsaveState = [UInt8](repeating: 0, count: 4096)
+    var xcr0: UInt64 = 0b11
+    func xsaveArea() throws -> [UInt8] { xsaveState }
+    func setXSaveArea(_ bytes: [UInt8]) throws { xsaveState = bytes }
+    func extendedControlRegisters() throws -> [UInt32: UInt64] { [0: xcr0] }
     func fpu() throws -> FPUState { fpuState }
     func setFPU(_ state: FPUState) throws { fpuState = state }
 

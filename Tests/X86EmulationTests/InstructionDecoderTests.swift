@@ -34,6 +34,11 @@ import Testing
         ([0x45, 0x0F, 0x57, 0xCA], "xorps", 4),
         ([0x66, 0x0F, 0x57, 0xC0], "xorpd", 4),
         ([0x48, 0x66, 0x0F, 0x6E, 0xC0], "movd", 5),  // REX before 66 is ignored: movd, not movq
+        ([0x48, 0x0F, 0xAE, 0x27], "xsave64", 4),  // xsave64 [rdi]: Linux's os_xsave
+        ([0x48, 0x0F, 0xAE, 0x2F], "xrstor64", 4),  // xrstor64 [rdi]
+        ([0x48, 0x0F, 0xAE, 0x37], "xsaveopt64", 4),
+        ([0x0F, 0xAE, 0x64, 0x24, 0x40], "xsave", 5),  // xsave [rsp+0x40]
+        ([0x41, 0x0F, 0xAE, 0xAC, 0x24, 0, 2, 0, 0], "xrstor", 9),  // xrstor [r12+0x200]
         (Array(repeating: 0x2E, count: 14) + [0xCC], "int3", 15),  // exactly the limit
         (Array(repeating: 0x66, count: 12) + [0x0F, 0xEF, 0xC0], "pxor", 15),
     ]
@@ -58,6 +63,11 @@ import Testing
         ([0xCD, 0x80], .unsupported),  // int 0x80
         ([0x0F, 0xAE, 0xD0], .unsupported),  // /2 with a register operand
         ([0x0F, 0xAE, 0x38], .unsupported),  // clflush
+        ([0x0F, 0xAE, 0xE8], .unsupported),  // lfence: /5 with a register operand
+        ([0x0F, 0xAE, 0xF0], .unsupported),  // mfence: /6 with a register operand
+        ([0x66, 0x0F, 0xAE, 0x37], .unsupported),  // clwb [rdi]: 66 /6
+        ([0x0F, 0xC7, 0x27], .unsupported),  // xsavec [rdi]: the compacted form is not completed
+        ([0x0F, 0xC7, 0x2F], .unsupported),  // xsaves [rdi]
         ([0xF3, 0x0F, 0x7E, 0xC1], .unsupported),  // movq xmm, xmm/m64
         ([0x66, 0xF3, 0x0F, 0x7E, 0xC1], .unsupported),  // F3 outranks 66
         ([0x0F, 0x6E, 0xC0], .unsupported),  // MMX movd
