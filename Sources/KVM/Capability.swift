@@ -30,4 +30,5 @@ public enum Capability: Int32, CaseIterable, Sendable {
     case signalMSI = 77
     case readonlyMemory = 81
     case tscDeadlineTimer = 72
+    case exceptionPayload = 164
 }

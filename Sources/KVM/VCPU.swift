@@ -273,6 +273,33 @@ public final class VCPU: @unchecked Sendable {
         try kvmIoctl(fd, CKVM_KVM_SET_VCPU_EVENTS(), "KVM_SET_VCPU_EVENTS", &events)
     }
 
+    /// Queues a page fault with `errorCode`, CR2 = `address`. With KVM_CAP_EXCEPTION_PAYLOAD enabled on the
+    /// VM (`payloadEnabled`), KVM sets CR2 when it delivers the fault (KVM_VCPUEVENT_VALID_PAYLOAD);
+    /// otherwise CR2 is written first with KVM_SET_SREGS.
+    public func injectPageFault(address: UInt64, errorCode: UInt32, payloadEnabled: Bool) throws {
+        var events = kvm_vcpu_events()
+        try kvmIoctl(fd, CKVM_KVM_GET_VCPU_EVENTS(), "KVM_GET_VCPU_EVENTS", &events)
+        events.exception.nr = X86.Vector.pageFault
+        events.exception.has_error_code = 1
+        events.exception.error_code = errorCode
+        if payloadEnabled {
+            // A pending (not yet delivered) exception carries its payload to delivery.
+            events.exception.pending = 1
+            events.exception.injected = 0
+            events.exception_has_payload = 1
+            events.exception_payload = address
+            events.flags = UInt32(KVM_VCPUEVENT_VALID_PAYLOAD)
+        } else {
+            var special = try specialRegisters()
+            special.cr2 = address
+            try setSpecialRegisters(special)
+            events.exception.injected = 1
+            events.exception.pending = 0
+            events.flags = 0
+        }
+        try kvmIoctl(fd, CKVM_KVM_SET_VCPU_EVENTS(), "KVM_SET_VCPU_EVENTS", &events)
+    }
+
     /// KVM_GET_MP_STATE.
     public func mpState() throws -> MPState {
         var state = kvm_mp_state()

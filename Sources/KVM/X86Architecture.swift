@@ -49,6 +49,7 @@ public enum X86 {
         public static let cr4PhysicalAddressExtension: UInt64 = 1 << 5
         public static let cr4OSFXSR: UInt64 = 1 << 9
         public static let cr4OSXSAVE: UInt64 = 1 << 18
+        public static let cr4FiveLevelPaging: UInt64 = 1 << 12
         public static let eferLongModeEnable: UInt64 = 1 << 8
         public static let eferLongModeActive: UInt64 = 1 << 10
     }

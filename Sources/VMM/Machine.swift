@@ -66,7 +66,9 @@ public final class Machine: @unchecked Sendable {
         let memory = try step("allocating guest memory") { try GuestMemory(size: config.memorySize) }
         let hypervisor = try step("opening /dev/kvm") { try Hypervisor() }
         let vm = try step("creating the VM") { try hypervisor.createVirtualMachine() }
-        try step("setting up the VM") { try Self.configureVM(vm, memory: memory, config: config, host: host) }
+        let exceptionPayload = try step("setting up the VM") {
+            try Self.configureVM(vm, memory: memory, config: config, host: host)
+        }
 
         let serialLine = InterruptLine(vm: vm, irq: Self.serialIRQ, enabled: config.inKernelIrqchip)
         let serialSocket = try Self.serialSocket(config.console)
@@ -113,7 +115,7 @@ public final class Machine: @unchecked Sendable {
         core = MachineCore(
             vm: vm, memory: memory, pioBus: pioBus, mmioBus: mmioBus, host: host,
             syscallConverter: host.convertsSyscalls ? SyscallConverter() : nil, xsaveLayout: xsaveLayout,
-            lifecycle: lifecycle, logger: logger)
+            exceptionPayload: exceptionPayload, lifecycle: lifecycle, logger: logger)
     }
 
     deinit {
@@ -270,8 +272,9 @@ public final class Machine: @unchecked Sendable {
         }
     }
 
+    /// Returns whether KVM_CAP_EXCEPTION_PAYLOAD is on (page faults the VMM injects carry their CR2).
     static func configureVM(_ vm: VirtualMachine, memory: GuestMemory, config: MachineConfig, host: HostProfile)
-        throws
+        throws -> Bool
     {
         try vm.setTSSAddress(tssAddress)
         try? vm.setIdentityMapAddress(identityMapAddress)  // VMX only; other hosts may refuse harmlessly
@@ -287,10 +290,17 @@ public final class Machine: @unchecked Sendable {
         if host.convertsSyscalls {
             try vm.trapMSRWrites([X86.MSR.lstar])
         }
+        // Completed instructions can fault on guest memory; the #PF the VMM injects then needs its CR2.
+        var exceptionPayload = false
+        if host.completesInstructions && vm.check(.exceptionPayload) > 0 {
+            try vm.enableCapability(.exceptionPayload, arguments: [1])
+            exceptionPayload = true
+        }
         // POST-code port 0x80: Linux writes it as an I/O delay. Nobody reads it, so keep it in the kernel.
         if vm.check(.coalescedPIO) > 0 {
             try? vm.registerCoalescedPIO(port: 0x80, size: 1)
         }
+        return exceptionPayload
     }
 
     static func serialSocket(_ console: MachineConfig.Console) throws -> ConsoleSocket? {

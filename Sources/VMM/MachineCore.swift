@@ -14,6 +14,8 @@ final class MachineCore: Sendable {
     let syscallConverter: SyscallConverter?
     /// Where the vCPUs' XSAVE state components live (CPUID leaf 0xD), for completing xsave/xrstor.
     let xsaveLayout: XSaveLayout
+    /// KVM_CAP_EXCEPTION_PAYLOAD is on: page faults the VMM injects carry CR2 (see GuestCPU).
+    let exceptionPayload: Bool
     let statistics = MachineStatistics()
     let logger: Logger
 
@@ -21,8 +23,10 @@ final class MachineCore: Sendable {
 
     init(
         vm: VirtualMachine, memory: GuestMemory, pioBus: Bus, mmioBus: Bus, host: HostProfile,
-        syscallConverter: SyscallConverter?, xsaveLayout: XSaveLayout, lifecycle: MachineLifecycle, logger: Logger
+        syscallConverter: SyscallConverter?, xsaveLayout: XSaveLayout, exceptionPayload: Bool,
+        lifecycle: MachineLifecycle, logger: Logger
     ) {
+        self.exceptionPayload = exceptionPayload
         self.xsaveLayout = xsaveLayout
         self.lifecycle = lifecycle
         self.vm = vm

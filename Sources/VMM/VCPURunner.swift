@@ -13,11 +13,14 @@ final class VCPURunner: @unchecked Sendable {
     let vcpu: VCPU
     private let machine: MachineCore
     private let completer: InstructionCompleter
+    /// The vCPU with guest memory, as the completer and the syscall converter use it.
+    private let guestCPU: GuestCPU
 
     init(vcpu: VCPU, machine: MachineCore) {
         self.vcpu = vcpu
         self.machine = machine
         completer = InstructionCompleter(xsaveLayout: machine.xsaveLayout)
+        guestCPU = GuestCPU(vcpu: vcpu, memory: machine.memory, exceptionPayload: machine.exceptionPayload)
     }
 
     func run() {
@@ -101,10 +104,11 @@ final class VCPURunner: @unchecked Sendable {
     /// The host's emulator gave up on an instruction: either our #PF-entry breakpoint (the syscall
     /// conversion) or an instruction we complete from the register state.
     private func completeFailedInstruction() throws -> MachineExit? {
+        guestCPU.beginExit()
         if let converter = machine.syscallConverter, let patch = converter.patchAddress {
             let rip = try vcpu.registers().rip
             if rip == patch {
-                switch try converter.handleBreakpoint(context: vcpu, memory: machine.memory) {
+                switch try converter.handleBreakpoint(context: guestCPU, memory: machine.memory) {
                 case .convertedSyscall:
                     machine.statistics.convertedSyscalls.add(1, ordering: .relaxed)
                     if machine.logger.logLevel <= .trace, let registers = try? vcpu.registers() {
@@ -121,7 +125,7 @@ final class VCPURunner: @unchecked Sendable {
                 }
             }
         }
-        switch try completer.complete(context: vcpu, memory: machine.memory) {
+        switch try completer.complete(context: guestCPU, memory: machine.memory) {
         case .completed:
             machine.statistics.completedInstructions.add(1, ordering: .relaxed)
             return nil
@@ -140,7 +144,8 @@ final class VCPURunner: @unchecked Sendable {
         vcpu.completeMSR(failed: false)
         if index == X86.MSR.lstar, let converter = machine.syscallConverter {
             do {
-                try converter.lstarWritten(value, context: vcpu, memory: machine.memory)
+                guestCPU.beginExit()
+                try converter.lstarWritten(value, context: guestCPU, memory: machine.memory)
             } catch {
                 machine.logger.warning("guest userspace syscalls will fault: \(error)")
             }
@@ -149,8 +154,10 @@ final class VCPURunner: @unchecked Sendable {
     }
 
     private func describeFailure(_ reason: String) -> String {
+        guestCPU.beginExit()
         do {
-            return "vCPU \(vcpu.id): \(try FaultReport.capture(reason: reason, context: vcpu, memory: machine.memory))"
+            return
+                "vCPU \(vcpu.id): \(try FaultReport.capture(reason: reason, context: guestCPU, memory: machine.memory))"
         } catch {
             return "vCPU \(vcpu.id): \(reason) (registers unavailable: \(error))"
         }

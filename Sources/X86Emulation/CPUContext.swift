@@ -1,7 +1,7 @@
 import KVM
 
-/// The vCPU state the instruction completer and the syscall converter read and write. `VCPU` is the real
-/// one; tests supply a fake, so every completion can be checked without /dev/kvm.
+/// The vCPU state the instruction completer and the syscall converter read and write. `GuestCPU` is the
+/// real one; tests supply a fake, so every completion can be checked without /dev/kvm.
 public protocol CPUContext: AnyObject {
     /// KVM_GET_REGS.
     func registers() throws -> Registers
@@ -25,10 +25,11 @@ public protocol CPUContext: AnyObject {
     func msrs(_ indices: [UInt32]) throws -> [UInt32: UInt64]
     /// KVM_SET_MSRS.
     func setMSRs(_ values: [(index: UInt32, value: UInt64)]) throws
-    /// KVM_TRANSLATE: the guest's current page tables applied to one linear address.
+    /// The guest's current page tables applied to one linear address, with exact writable and user bits
+    /// (`writeable` already allows what CR0.WP = 0 lets a supervisor write).
     func translate(_ linearAddress: UInt64) throws -> Translation
     /// Queues `vector` for delivery through the guest IDT at the next KVM_RUN.
     func injectException(vector: UInt8, errorCode: UInt32?) throws
+    /// Queues a page fault at `linearAddress` (CR2) with `errorCode`.
+    func injectPageFault(linearAddress: UInt64, errorCode: UInt32) throws
 }
-
-extension VCPU: CPUContext {}

@@ -33,7 +33,8 @@ public struct InstructionCompleter: Sendable {
                 FaultReport(reason: reason, registers: registers, specialRegisters: special, instruction: bytes))
         }
 
-        let linear = LinearMemory(context: context, memory: memory)
+        // Accesses from ring 3 must find user pages (SDM Vol. 3A §4.6).
+        let linear = LinearMemory(context: context, memory: memory, userAccess: special.cs.selector & 3 == 3)
         let fetchAddress = InstructionFetch.address(registers: registers, specialRegisters: special)
         let bytes: [UInt8]
         do {
@@ -60,7 +61,13 @@ public struct InstructionCompleter: Sendable {
             return .completed(mnemonic: instruction.mnemonic)
         case .raised(let name):
             return .completed(mnemonic: "\(instruction.mnemonic) (\(name) injected)")
-        case .memoryFault(let error):
+        case .memoryFault(let error, let write):
+            // What the CPU raises for the operand (SDM Vol. 3A §4.7, §6.15): #PF for a page the tables do not
+            // map or do not permit, #GP(0) for a non-canonical address. Anything else (a mapping onto MMIO,
+            // a failed ioctl) stops the VM with the report.
+            if let raised = try execution.raiseFault(for: error, write: write) {
+                return .completed(mnemonic: "\(instruction.mnemonic) (\(raised) injected)")
+            }
             return unhandled("\(instruction.mnemonic): memory operand: \(error)", .bytes(shown))
         case .malformed:
             return unhandled("\(instruction.mnemonic): decoded without its operand", .bytes(shown))
@@ -74,7 +81,8 @@ struct Execution<Context: CPUContext> {
         case done
         /// An exception was injected instead of the instruction's effect; the name is for the log.
         case raised(String)
-        case memoryFault(LinearMemoryError)
+        /// The memory operand faulted (`write`: the access was a store).
+        case memoryFault(LinearMemoryError, write: Bool)
         /// The decoder returned an instruction without the operand its kind needs (a decoder bug).
         case malformed
     }
@@ -129,7 +137,7 @@ struct Execution<Context: CPUContext> {
             if let raised = try sseAvailable() { return raised }
             guard let address = memoryAddress() else { return .malformed }
             let value: UInt32
-            do { value = try load32(address) } catch { return .memoryFault(error) }
+            do { value = try load32(address) } catch { return .memoryFault(error, write: false) }
             // Reserved MXCSR bits (above MXCSR_MASK 0xFFFF) raise #GP(0) (SDM Vol. 1 §10.2.3.1).
             guard value & 0xFFFF_0000 == 0 else { return try raise(X86.Vector.generalProtection, "#GP(0)", 0) }
             var fpu = try context.fpu()
@@ -141,7 +149,7 @@ struct Execution<Context: CPUContext> {
             guard let address = memoryAddress() else { return .malformed }
             let fpu = try context.fpu()
             do { try linear.write(littleEndian(UInt64(fpu.mxcsr), count: 4), at: address) } catch {
-                return .memoryFault(error)
+                return .memoryFault(error, write: true)
             }
             return try advance()
         case .moveToXMM:
@@ -154,7 +162,7 @@ struct Execution<Context: CPUContext> {
                 do {
                     let bytes = try linear.read(at: address(of: operand), count: width)
                     source = bytes.reversed().reduce(0) { $0 << 8 | UInt64($1) }
-                } catch { return .memoryFault(error) }
+                } catch { return .memoryFault(error, write: false) }
             case nil: return .malformed
             }
             if width == 4 { source &= 0xFFFF_FFFF }
@@ -173,7 +181,9 @@ struct Execution<Context: CPUContext> {
                 // A 32-bit GPR write zero-extends to 64 bits (SDM Vol. 1 §3.4.1.1).
                 registers[encoding: index] = low.reversed().reduce(0) { $0 << 8 | UInt64($1) }
             case .memory(let operand)?:
-                do { try linear.write(low, at: address(of: operand)) } catch { return .memoryFault(error) }
+                do { try linear.write(low, at: address(of: operand)) } catch {
+                    return .memoryFault(error, write: true)
+                }
             case nil: return .malformed
             }
             return try advance()
@@ -187,7 +197,9 @@ struct Execution<Context: CPUContext> {
                 let address = address(of: operand)
                 // Legacy-SSE 128-bit memory operands must be 16-byte aligned (SDM Vol. 1 §10.4.1).
                 guard address & 15 == 0 else { return try raise(X86.Vector.generalProtection, "#GP(0)", 0) }
-                do { other = try linear.read(at: address, count: 16) } catch { return .memoryFault(error) }
+                do { other = try linear.read(at: address, count: 16) } catch {
+                    return .memoryFault(error, write: false)
+                }
             case nil: return .malformed
             }
             let result = zip(xmm(fpu, instruction.reg), other).map { $0 ^ $1 }
@@ -202,6 +214,34 @@ struct Execution<Context: CPUContext> {
     }
 
     // MARK: Steps shared by several instructions
+
+    /// Injects the fault the CPU would raise for a memory operand that failed with `error`; the
+    /// exception's name, or nil when the error is not one the CPU would raise (the VM then stops).
+    func raiseFault(for error: LinearMemoryError, write: Bool) throws -> String? {
+        let fiveLevel = special.cr4 & X86.Control.cr4FiveLevelPaging != 0
+        let user: UInt32 = linear.userAccess ? 4 : 0
+        let store: UInt32 = write ? 2 : 0
+        let present: UInt32 = 1
+        switch error {
+        case .notMapped(let address) where mode == .long64 && !PageTableWalk.isCanonical(address, fiveLevel: fiveLevel):
+            try context.injectException(vector: X86.Vector.generalProtection, errorCode: 0)
+            return "#GP(0)"
+        case .addressOverflow:
+            try context.injectException(vector: X86.Vector.generalProtection, errorCode: 0)
+            return "#GP(0)"
+        case .notMapped(let address):
+            try context.injectPageFault(linearAddress: address, errorCode: user | store)
+            return "#PF"
+        case .notWritable(let address):
+            try context.injectPageFault(linearAddress: address, errorCode: present | store | user)
+            return "#PF"
+        case .notUserAccessible(let address):
+            try context.injectPageFault(linearAddress: address, errorCode: present | store | user)
+            return "#PF"
+        case .outsideRAM, .invalidLength, .translationFailed:
+            return nil
+        }
+    }
 
     mutating func advance() throws -> Outcome {
         registers.rip = nextRIP

@@ -51,17 +51,18 @@ extension Execution {
         case .area(let a, let r): (address, requested) = (a, r)
         }
         let state = try currentState()
+        // Read for writing: a read-only or absent page faults as the store would, before anything moves.
         var image: [UInt8]
-        do { image = try linear.read(at: address, count: xsaveLayout.span(of: requested)) } catch {
-            return .memoryFault(error)
-        }
+        do {
+            image = try linear.read(at: address, count: xsaveLayout.span(of: requested), requireWritable: true)
+        } catch { return .memoryFault(error, write: true) }
         var copied = components(requested).flatMap { xsaveLayout.ranges(of: $0) }
         if requested & 0b110 != 0 { copied.append(XSaveLayout.mxcsrRange) }
         for range in copied { image.replaceSubrange(range, with: state[range]) }
         let inUse = XSaveLayout.load64(state, at: XSaveLayout.stateBVOffset)
         let previous = XSaveLayout.load64(image, at: XSaveLayout.stateBVOffset)
         XSaveLayout.store64((previous & ~requested) | (inUse & requested), into: &image, at: XSaveLayout.stateBVOffset)
-        do { try linear.write(image, at: address) } catch { return .memoryFault(error) }
+        do { try linear.write(image, at: address) } catch { return .memoryFault(error, write: true) }
         return try advance()
     }
 
@@ -76,7 +77,7 @@ extension Execution {
         }
         let image: [UInt8]
         do { image = try linear.read(at: address, count: xsaveLayout.span(of: requested)) } catch {
-            return .memoryFault(error)
+            return .memoryFault(error, write: false)
         }
         let enabled = try context.extendedControlRegisters()[0] ?? 1
         let stateBV = XSaveLayout.load64(image, at: XSaveLayout.stateBVOffset)

@@ -15,10 +15,13 @@ public enum LinearMemoryLimits {
 public struct LinearMemory<Context: CPUContext> {
     public let context: Context
     public let memory: GuestMemory
+    /// The accesses are made from ring 3: every page must be a user page.
+    public let userAccess: Bool
 
-    public init(context: Context, memory: GuestMemory) {
+    public init(context: Context, memory: GuestMemory, userAccess: Bool = false) {
         self.context = context
         self.memory = memory
+        self.userAccess = userAccess
     }
 
     /// One page-bounded piece of an access: where it lands in guest RAM and where it sits in the buffer.
@@ -28,9 +31,12 @@ public struct LinearMemory<Context: CPUContext> {
         var length: Int
     }
 
-    /// Reads `count` bytes starting at linear `address`.
-    public func read(at address: UInt64, count: Int) throws(LinearMemoryError) -> [UInt8] {
-        let pieces = try translate(address, count: count, requireWritable: false)
+    /// Reads `count` bytes starting at linear `address`. With `requireWritable`, the pages must also
+    /// allow a store (a read-modify-write checks before it reads).
+    public func read(at address: UInt64, count: Int, requireWritable: Bool = false) throws(LinearMemoryError)
+        -> [UInt8]
+    {
+        let pieces = try translate(address, count: count, requireWritable: requireWritable)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(count)
         for piece in pieces {
@@ -63,7 +69,7 @@ public struct LinearMemory<Context: CPUContext> {
 
     /// Writes `bytes` at linear `address`. With `requireWritable`, a read-only page is an error (what the
     /// guest's own store would fault on); the VMM clears it to patch kernel text it does not own.
-    /// Note: KVM_TRANSLATE on x86 reports every valid page as writable, so this check is best-effort.
+    /// The check is as good as the context's translation (`GuestCPU` walks the guest page tables).
     public func write(_ bytes: [UInt8], at address: UInt64, requireWritable: Bool = true) throws(LinearMemoryError) {
         let pieces = try translate(address, count: bytes.count, requireWritable: requireWritable)
         for piece in pieces {
@@ -104,6 +110,7 @@ public struct LinearMemory<Context: CPUContext> {
                 throw .translationFailed(linearAddress: linear, reason: "\(error)")
             }
             guard translation.valid else { throw .notMapped(linearAddress: linear) }
+            guard !userAccess || translation.usermode else { throw .notUserAccessible(linearAddress: linear) }
             guard !requireWritable || translation.writeable else { throw .notWritable(linearAddress: linear) }
             let physical = GuestAddress(translation.physicalAddress)
             guard memory.contains(physical, length: UInt64(length)) else {

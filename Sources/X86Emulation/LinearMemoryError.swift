@@ -5,6 +5,8 @@ public enum LinearMemoryError: Error, Equatable, Sendable, CustomStringConvertib
     case notMapped(linearAddress: UInt64)
     /// A write needs a writable mapping and this page is read-only.
     case notWritable(linearAddress: UInt64)
+    /// A ring-3 access needs a user page and this page is supervisor-only.
+    case notUserAccessible(linearAddress: UInt64)
     /// The page tables point outside guest RAM (e.g. at an MMIO hole).
     case outsideRAM(linearAddress: UInt64, physicalAddress: UInt64, length: Int)
     /// [address, address+length) wraps around the 64-bit address space.
@@ -20,6 +22,8 @@ public enum LinearMemoryError: Error, Equatable, Sendable, CustomStringConvertib
             return "linear address \(hex(address)) is not mapped by the guest page tables"
         case .notWritable(let address):
             return "linear address \(hex(address)) is mapped read-only"
+        case .notUserAccessible(let address):
+            return "linear address \(hex(address)) is a supervisor page, accessed from ring 3"
         case .outsideRAM(let linear, let physical, let length):
             return "linear address \(hex(linear)) maps to \(hex(physical))+\(length), outside guest RAM"
         case .addressOverflow(let address, let length):

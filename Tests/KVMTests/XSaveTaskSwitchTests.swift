@@ -44,16 +44,21 @@ struct XSaveTaskSwitchTests {
             + [0x41, 0xBB, 0x02, 0x02, 0x00, 0x00]  // mov r11d, 0x202
             + [0x48, 0x0F, 0x07]  // sysretq
         code += [UInt8](repeating: 0, count: 0x80 - code.count)
-        // #PF entry (+0x80): the CLAC nop site and cld, then report 0xEE.
-        code += [0x0F, 0x1F, 0x00, 0xFC] + TinyGuestTests.movDXResultPort64 + [0xB0, 0xEE, 0xEE, 0xF4]
+        // #PF entry (+0x80): the CLAC nop site and cld; report the error code, CR2 >> 16 and 0xEE.
+        code +=
+            [0x0F, 0x1F, 0x00, 0xFC] + TinyGuestTests.movDXResultPort64
+            + [0x48, 0x8B, 0x04, 0x24, 0xEE]  // mov rax, [rsp]; out dx, al
+            + [0x0F, 0x20, 0xD0, 0x48, 0xC1, 0xE8, 0x10, 0xEE]  // mov rax, cr2; shr rax, 16; out dx, al
+            + [0xB0, 0xEE, 0xEE, 0xF4]
         code += [UInt8](repeating: 0, count: 0xA0 - code.count)
         // Other exceptions (+0xA0): report 0xDD.
         code += TinyGuestTests.movDXResultPort64 + [0xB0, 0xDD, 0xEE, 0xF4]
         code += [UInt8](repeating: 0, count: 0x100 - code.count)
-        // Syscall entry (+0x100): 60 ends; 1 saves A and loads B, 2 saves B and loads A.
+        // Syscall entry (+0x100): 60 ends; 3 saves to unmapped 0x400000; 1 saves A and loads B, 2 the reverse.
         code +=
             [0x0F, 0x01, 0xF8]  // swapgs
-            + [0x83, 0xF8, 0x3C, 0x74, 0x29]  // cmp eax, 60; je done
+            + [0x83, 0xF8, 0x3C, 0x74, 0x41]  // cmp eax, 60; je done
+            + [0x83, 0xF8, 0x03, 0x74, 0x29]  // cmp eax, 3; je fault
             + [0xBE, 0x00, 0x00, 0x03, 0x00]  // mov esi, taskA
             + [0xBF, 0x00, 0x10, 0x03, 0x00]  // mov edi, taskB
             + [0x83, 0xF8, 0x01, 0x74, 0x02]  // cmp eax, 1; je +2
@@ -64,6 +69,11 @@ struct XSaveTaskSwitchTests {
             + [0x48, 0x0F, 0xAE, 0x2F]  // xrstor64 [rdi]
             + [0x0F, 0x01, 0xF8]  // swapgs
             + [0x48, 0x0F, 0x07]  // sysretq
+            // fault:
+            + [0xB8, 0xFF, 0xFF, 0xFF, 0xFF]  // mov eax, -1
+            + [0xBA, 0xFF, 0xFF, 0xFF, 0xFF]  // mov edx, -1
+            + [0xBF, 0x00, 0x00, 0x40, 0x00]  // mov edi, 0x400000 (not mapped)
+            + [0x48, 0x0F, 0xAE, 0x27]  // xsave64 [rdi]
         code += TinyGuestTests.movDXResultPort64 + [0xB0, 0x60, 0xEE, 0xF4]  // done: out 0x60; hlt
         return code
     }
@@ -87,6 +97,22 @@ struct XSaveTaskSwitchTests {
             + set(valueB) + syscall(2) + store(1)  // back in A
             + syscall(1) + store(2)  // B again
             + [0xBF, 0x55, 0x00, 0x00, 0x00] + syscall(60) + [0xEB, 0xFE]
+    }
+
+    /// An xsave onto an absent page faults as the store would: the guest's #PF handler gets error code 2
+    /// (supervisor write, not present) and CR2 = 0x400000. On kvm_pvm the VMM completes the xsave and
+    /// injects that fault (with CR2 as the exception payload).
+    @Test(.enabled(if: hostFlags.contains("xsave"), "needs XSAVE"))
+    func xsaveOntoAnAbsentPageRaisesAPageFault() throws {
+        let port = RecordingPort()
+        let machine = try tinyMachine(
+            code: Self.kernelCode(xcr0: 0x03), at: SyscallRoundTripTests.kernelBase, mode: .long, port: port)
+        try SyscallRoundTripTests.writeSystemTables(machine.memory)
+        let user: [UInt8] = [0xB8, 0x03, 0x00, 0x00, 0x00, 0x0F, 0x05, 0xEB, 0xFE]  // mov eax, 3; syscall
+        try machine.memory.write(user, at: GuestAddress(SyscallRoundTripTests.userBase))
+        try SyscallRoundTripTests.prepareVCPU(machine)
+        #expect(try runToExit(machine) == .halted(vcpu: 0))
+        #expect(port.bytes == [0x02, 0x40, 0xEE])
     }
 
     static func bytes32(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }

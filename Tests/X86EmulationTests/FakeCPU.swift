@@ -13,6 +13,7 @@ final class FakeCPU: CPUContext {
     /// Linear page → physical page. nil: identity mapping of everything.
     var pages: [UInt64: UInt64]?
     var readOnlyPages: Set<UInt64> = []
+    var supervisorPages: Set<UInt64> = []
     var translateFails = false
     var injected: [Injection] = []
     var msrWrites: [UInt32: UInt64] = [:]
@@ -87,11 +88,17 @@ final class FakeCPU: CPUContext {
         }
         return Translation(
             physicalAddress: physical | (linearAddress & 0xFFF), valid: true,
-            writeable: !readOnlyPages.contains(page), usermode: false)
+            writeable: !readOnlyPages.contains(page), usermode: !supervisorPages.contains(page))
     }
 
     func injectException(vector: UInt8, errorCode: UInt32?) throws {
         injected.append(Injection(vector: vector, errorCode: errorCode))
+    }
+
+    /// Recorded as an injection of vector 14, with CR2 set as KVM would at delivery.
+    func injectPageFault(linearAddress: UInt64, errorCode: UInt32) throws {
+        sregs.cr2 = linearAddress
+        injected.append(Injection(vector: 14, errorCode: errorCode))
     }
 }
 

@@ -216,16 +216,52 @@ import Testing
         #expect(cpu.injected.isEmpty)
     }
 
-    @Test func unmappedMemoryOperandsAreReported() throws {
+    /// As the CPU does (SDM Vol. 3A §4.7): an absent page is a #PF with CR2 and P = 0, a read-only page
+    /// under a store a #PF with P = 1 and W = 1, ring 3 on a supervisor page a #PF with U = 1; RIP stays.
+    @Test func faultingMemoryOperandsRaisePageFaults() throws {
         cpu.map(linear: codeAddress, physical: codeAddress)
+        cpu.regs.rax = 0x7010
+        #expect(try run([0x0F, 0xAE, 0x10]) == .completed(mnemonic: "ldmxcsr (#PF injected)"))  // ldmxcsr [rax]
+        #expect(cpu.injected == [FakeCPU.Injection(vector: 14, errorCode: 0)])
+        #expect(cpu.sregs.cr2 == 0x7010)
+        #expect(cpu.regs.rip == codeAddress)
+
+        cpu.injected = []
+        cpu.map(linear: 0x7000, physical: 0x7000)
+        cpu.readOnlyPages = [0x7000]
+        #expect(try run([0x0F, 0xAE, 0x18]) == .completed(mnemonic: "stmxcsr (#PF injected)"))  // stmxcsr [rax]
+        #expect(cpu.injected == [FakeCPU.Injection(vector: 14, errorCode: 0b011)])
+        #expect(try memory.read(at: GuestAddress(0x7010), length: 4) == [0, 0, 0, 0])  // nothing stored
+
+        cpu.injected = []
+        cpu.readOnlyPages = []
+        cpu.supervisorPages = [0x7000]
+        cpu.sregs.cs.selector = 0x33  // ring 3
+        #expect(try run([0x0F, 0xAE, 0x10]) == .completed(mnemonic: "ldmxcsr (#PF injected)"))
+        #expect(cpu.injected == [FakeCPU.Injection(vector: 14, errorCode: 0b101)])
+    }
+
+    @Test func nonCanonicalOperandsRaiseGeneralProtection() throws {
+        cpu.regs.rax = 0x0000_8000_0000_0000
+        cpu.pages = [codeAddress: codeAddress]
+        #expect(try run([0x0F, 0xAE, 0x10]) == .completed(mnemonic: "ldmxcsr (#GP(0) injected)"))
+        #expect(cpu.injected == [FakeCPU.Injection(vector: 13, errorCode: 0)])
+    }
+
+    /// A mapping onto something that is not RAM (the MMIO hole) is not something the completer can access:
+    /// the VM stops with the report.
+    @Test func operandsOutsideRAMAreReported() throws {
+        cpu.map(linear: codeAddress, physical: codeAddress)
+        cpu.map(linear: 0x7000, physical: 0xD000_0000)
         cpu.regs.rax = 0x7000
         guard case .unhandled(let report) = try run([0x0F, 0xAE, 0x10]) else {
-            Issue.record("a faulting operand must not complete")
+            Issue.record("an operand outside RAM must not complete")
             return
         }
-        #expect(report.reason.contains("not mapped"))
+        #expect(report.reason.contains("outside guest RAM"))
         #expect(report.instruction == .bytes([0x0F, 0xAE, 0x10]))
         #expect(cpu.regs.rip == codeAddress)
+        #expect(cpu.injected.isEmpty)
     }
 
     @Test func unreadableCodeIsReported() throws {

@@ -23,7 +23,8 @@ import Testing
     let cpu = FakeCPU()
     let memory: GuestMemory
     let codeAddress: UInt64 = 0x1000
-    let area: UInt64 = 0x4000
+    /// 64-byte aligned, and the 0x980-byte area crosses into the next page.
+    let area: UInt64 = 0x4C00
 
     static let xsave64: [UInt8] = [0x48, 0x0F, 0xAE, 0x27]  // xsave64 [rdi]
     static let xsaveopt64: [UInt8] = [0x48, 0x0F, 0xAE, 0x37]  // xsaveopt64 [rdi]
@@ -252,22 +253,42 @@ import Testing
         try expectFault(Self.xrstor64, 6, nil, "CR4.OSXSAVE clear")
     }
 
-    @Test func unreachableAreasStopWithAReport() throws {
-        cpu.map(linear: codeAddress, physical: codeAddress)  // the area's pages are not mapped
+    /// Linux's xsave to a signal frame on the user stack: an absent page, or a copy-on-write page after
+    /// fork, must fault as the store would (the kernel's fixup then faults it in), never be written
+    /// through its physical address (that would write into the page the parent still shares).
+    @Test func areasOnAbsentOrReadOnlyPagesRaisePageFaults() throws {
         setState(seed: 1, inUse: 0xE7)
-        for code in [Self.xsave64, Self.xrstor64] {
-            guard case .unhandled(let report) = try run(code) else {
-                Issue.record("expected a report")
-                continue
-            }
-            #expect("\(report)".contains("memory operand"))
-        }
-        cpu.pages = nil
-        cpu.regs.rdi = (2 << 20) - 0x40  // the area runs past the end of RAM
-        guard case .unhandled = try run(Self.xsave64) else {
+        cpu.map(linear: codeAddress, physical: codeAddress)
+        let firstPage = area & ~0xFFF
+        cpu.map(linear: firstPage, physical: firstPage)  // the second page of the area is absent
+        #expect(try run(Self.xsave64) == .completed(mnemonic: "xsave64 (#PF injected)"))
+        #expect(cpu.injected == [FakeCPU.Injection(vector: 14, errorCode: 0b010)])
+        #expect(cpu.sregs.cr2 == firstPage + 0x1000)
+        #expect(try areaBytes(0..<0x980).allSatisfy { $0 == 0 })  // nothing written, not even the first page
+
+        cpu.injected = []
+        cpu.map(linear: firstPage + 0x1000, physical: firstPage + 0x1000)
+        cpu.readOnlyPages = [firstPage + 0x1000]
+        #expect(try run(Self.xsave64) == .completed(mnemonic: "xsave64 (#PF injected)"))
+        #expect(cpu.injected == [FakeCPU.Injection(vector: 14, errorCode: 0b011)])
+        #expect(try areaBytes(0..<0x980).allSatisfy { $0 == 0 })
+
+        cpu.injected = []
+        cpu.pages = [codeAddress: codeAddress]
+        let before = cpu.xsaveState
+        #expect(try run(Self.xrstor64) == .completed(mnemonic: "xrstor64 (#PF injected)"))
+        #expect(cpu.injected == [FakeCPU.Injection(vector: 14, errorCode: 0)])
+        #expect(cpu.xsaveState == before)
+    }
+
+    @Test func areasPastTheEndOfRAMStopWithAReport() throws {
+        setState(seed: 1, inUse: 0xE7)
+        cpu.regs.rdi = (2 << 20) - 0x40
+        guard case .unhandled(let report) = try run(Self.xsave64) else {
             Issue.record("expected a report")
             return
         }
+        #expect("\(report)".contains("outside guest RAM"))
     }
 
     /// Hostile guests: random headers, masks, addresses and XCR0 never crash the completer, and the
