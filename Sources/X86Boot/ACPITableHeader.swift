@@ -1,3 +1,5 @@
+import GuestMemory
+
 /// The common header every ACPI system description table starts with (ACPI 6.4 §5.2.6, Table 5.4), and
 /// the checksum rule: all bytes of the table sum to zero modulo 256.
 enum ACPITableHeader {

@@ -1,3 +1,5 @@
+import GuestMemory
+
 /// The few ACPI Machine Language encodings the DSDT needs (ACPI 6.4 §20.2 "AML Grammar Definition"
 /// and §6.4 "Resource Data Types"), as byte builders. Everything here is static data; nothing is
 /// evaluated.

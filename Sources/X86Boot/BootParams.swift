@@ -1,3 +1,5 @@
+import GuestMemory
+
 /// The Linux "zero page", `struct boot_params` (arch/x86/include/uapi/asm/bootparam.h), filled as the
 /// 64-bit boot protocol asks: a zeroed page, the bzImage's setup header copied in at 0x1F1, then the
 /// fields a boot loader writes (boot.rst "Details of Header Fields", zero-page.rst).

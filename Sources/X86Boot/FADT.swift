@@ -1,3 +1,5 @@
+import GuestMemory
+
 /// Fixed ACPI Description Table, revision 6 (ACPI 6.4 §5.2.9, Table 5.9), for a PC-compatible platform
 /// without SMM: fixed-hardware PM1a event and control blocks and a reset register, all in I/O space at
 /// `ACPIPorts`; SMI_CMD is 0, so the platform is always in ACPI mode (SCI_EN reads 1).

@@ -1,3 +1,4 @@
+import GuestMemory
 import KVM
 
 /// The boot GDT: the selectors the PVH and the 64-bit Linux entries expect, and the KVM `Segment`

@@ -1,3 +1,5 @@
+import GuestMemory
+
 /// Multiple APIC Description Table (ACPI 6.4 §5.2.12): the local APIC of every vCPU, one IOAPIC, and the
 /// two interrupt source overrides a PC-compatible KVM irqchip needs.
 enum MADT {

@@ -1,3 +1,5 @@
+import GuestMemory
+
 /// The PVH boot ABI's start-of-day structures (Xen public/arch-x86/hvm/start_info.h), version 1:
 /// `hvm_start_info`, one `hvm_modlist_entry` per module (the first module is the initrd, Linux
 /// arch/x86/platform/pvh/enlighten.c) and the `hvm_memmap_table_entry` memory map.

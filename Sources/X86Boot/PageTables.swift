@@ -1,3 +1,5 @@
+import GuestMemory
+
 /// Identity page tables for the 64-bit Linux entry (boot.rst "64-bit BOOT PROTOCOL": the kernel, zero
 /// page and command line must be identity mapped). One PML4 entry → one PDPT with four entries → four
 /// page directories of 512 2 MiB pages = 0..4 GiB (Intel SDM Vol. 3 §4.5, 4-level paging).

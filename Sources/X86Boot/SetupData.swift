@@ -1,3 +1,5 @@
+import GuestMemory
+
 /// One `struct setup_data` node (arch/x86/include/uapi/asm/bootparam.h; boot.rst "setup_data", protocol
 /// 2.09+): `u64 next; u32 type; u32 len; u8 data[len]`, linked from boot_params.hdr.setup_data.
 struct SetupData: Equatable {

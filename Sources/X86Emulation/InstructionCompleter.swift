@@ -296,8 +296,7 @@ struct Execution<Context: CPUContext> {
     }
 
     private func load32(_ address: UInt64) throws(LinearMemoryError) -> UInt32 {
-        let bytes = try linear.read(at: address, count: 4)
-        return bytes.reversed().reduce(0) { $0 << 8 | UInt32($1) }
+        try linear.read(at: address, count: 4).littleEndian(UInt32.self, at: 0) ?? 0
     }
 
     private func littleEndian(_ value: UInt64, count: Int) -> [UInt8] {

@@ -1,3 +1,4 @@
+import GuestMemory
 import KVM
 
 /// xsave, xsaveopt and xrstor in the standard form, carried out on the vCPU's state through
@@ -7,9 +8,9 @@ import KVM
 /// The compacted form (XCOMP_BV bit 63 in the header, written by xsavec/xsaves) is refused with #GP(0):
 /// the VMM tells the guest kernel not to use those instructions (see HostProfile).
 extension Execution {
-    /// What an xsave-family instruction works on once its faults are ruled out.
+    /// What an xsave-family instruction works on once its faults are ruled out: the area, RFBM, and XCR0.
     private enum Operand {
-        case area(address: UInt64, requested: UInt64)
+        case area(address: UInt64, requested: UInt64, enabled: UInt64)
         case outcome(Outcome)
     }
 
@@ -26,7 +27,7 @@ extension Execution {
         guard address & 63 == 0 else { return .outcome(try raise(X86.Vector.generalProtection, "#GP(0)", 0)) }
         let enabled = try context.extendedControlRegisters()[0] ?? 1
         let requested = enabled & (registers.rdx << 32 | registers.rax & 0xFFFF_FFFF) & xsaveLayout.components
-        return .area(address: address, requested: requested)
+        return .area(address: address, requested: requested, enabled: enabled)
     }
 
     private func components(_ mask: UInt64) -> [Int] {
@@ -48,7 +49,7 @@ extension Execution {
         let (address, requested): (UInt64, UInt64)
         switch try extendedStateOperand() {
         case .outcome(let outcome): return outcome
-        case .area(let a, let r): (address, requested) = (a, r)
+        case .area(let a, let r, _): (address, requested) = (a, r)
         }
         let state = try currentState()
         // Read for writing: a read-only or absent page faults as the store would, before anything moves.
@@ -59,9 +60,9 @@ extension Execution {
         var copied = components(requested).flatMap { xsaveLayout.ranges(of: $0) }
         if requested & 0b110 != 0 { copied.append(XSaveLayout.mxcsrRange) }
         for range in copied { image.replaceSubrange(range, with: state[range]) }
-        let inUse = XSaveLayout.load64(state, at: XSaveLayout.stateBVOffset)
-        let previous = XSaveLayout.load64(image, at: XSaveLayout.stateBVOffset)
-        XSaveLayout.store64((previous & ~requested) | (inUse & requested), into: &image, at: XSaveLayout.stateBVOffset)
+        let inUse = state.littleEndian(UInt64.self, at: XSaveLayout.stateBVOffset) ?? 0
+        let previous = image.littleEndian(UInt64.self, at: XSaveLayout.stateBVOffset) ?? 0
+        image.put((previous & ~requested) | (inUse & requested), at: XSaveLayout.stateBVOffset)
         do { try linear.write(image, at: address) } catch { return .memoryFault(error, write: true) }
         return try advance()
     }
@@ -70,29 +71,27 @@ extension Execution {
     /// state otherwise; MXCSR is loaded with component 1 or 2. Checked first, as the CPU does, with #GP(0):
     /// a compacted or malformed header, XSTATE_BV bits XCR0 does not enable, reserved MXCSR bits.
     mutating func restoreExtendedState() throws -> Outcome {
-        let (address, requested): (UInt64, UInt64)
+        let (address, requested, enabled): (UInt64, UInt64, UInt64)
         switch try extendedStateOperand() {
         case .outcome(let outcome): return outcome
-        case .area(let a, let r): (address, requested) = (a, r)
+        case .area(let a, let r, let e): (address, requested, enabled) = (a, r, e)
         }
         let image: [UInt8]
         do { image = try linear.read(at: address, count: xsaveLayout.span(of: requested)) } catch {
             return .memoryFault(error, write: false)
         }
-        let enabled = try context.extendedControlRegisters()[0] ?? 1
-        let stateBV = XSaveLayout.load64(image, at: XSaveLayout.stateBVOffset)
+        let stateBV = image.littleEndian(UInt64.self, at: XSaveLayout.stateBVOffset) ?? 0
         guard image[XSaveLayout.headerReservedRange].allSatisfy({ $0 == 0 }), stateBV & ~enabled == 0 else {
             return try raise(X86.Vector.generalProtection, "#GP(0)", 0)
         }
         var state = try currentState()
         if requested & 0b110 != 0 {
-            let mxcsr = XSaveLayout.load64(image, at: XSaveLayout.mxcsrRange.lowerBound) & 0xFFFF_FFFF
+            let mxcsr = image.littleEndian(UInt32.self, at: XSaveLayout.mxcsrRange.lowerBound) ?? 0
             // MXCSR_MASK as the CPU reports it; 0 means the architectural default 0xFFBF (SDM Vol. 1 §11.6.6).
-            let reportedMask = XSaveLayout.load64(state, at: XSaveLayout.mxcsrRange.lowerBound + 4) & 0xFFFF_FFFF
+            let reportedMask = state.littleEndian(UInt32.self, at: XSaveLayout.mxcsrRange.lowerBound + 4) ?? 0
             let mask = reportedMask == 0 ? 0xFFBF : reportedMask
             guard mxcsr & ~mask == 0 else { return try raise(X86.Vector.generalProtection, "#GP(0)", 0) }
-            state.replaceSubrange(
-                XSaveLayout.mxcsrRange.lowerBound..<XSaveLayout.mxcsrRange.lowerBound + 4, with: image[24..<28])
+            state.put(mxcsr, at: XSaveLayout.mxcsrRange.lowerBound)
         }
         for index in components(requested) {
             for range in xsaveLayout.ranges(of: index) {
@@ -106,8 +105,8 @@ extension Execution {
             if index == 0 && stateBV & 1 == 0 { state.replaceSubrange(0..<2, with: [0x7F, 0x03]) }
         }
         // Every requested component now holds explicit values, so KVM is told all of them are in use.
-        let inUse = XSaveLayout.load64(state, at: XSaveLayout.stateBVOffset)
-        XSaveLayout.store64(inUse | requested, into: &state, at: XSaveLayout.stateBVOffset)
+        let inUse = state.littleEndian(UInt64.self, at: XSaveLayout.stateBVOffset) ?? 0
+        state.put(inUse | requested, at: XSaveLayout.stateBVOffset)
         try context.setXSaveArea(state)
         return try advance()
     }

@@ -123,10 +123,10 @@ public final class SyscallConverter: Sendable {
         guard attributes & 0x80 != 0, attributes & 0x1F == 0x0E else {
             throw SyscallConversionError.pageFaultGateUnusable(attributes: attributes)
         }
-        func field(_ start: Int, _ count: Int) -> UInt64 {
-            (0..<count).reduce(0) { $0 | UInt64(gate[start + $1]) << (8 * $1) }
-        }
-        return field(0, 2) | field(6, 2) << 16 | field(8, 4) << 32
+        let low = UInt64(gate.littleEndian(UInt16.self, at: 0) ?? 0)
+        let middle = UInt64(gate.littleEndian(UInt16.self, at: 6) ?? 0)
+        let high = UInt64(gate.littleEndian(UInt32.self, at: 8) ?? 0)
+        return low | middle << 16 | high << 32
     }
 
     /// The linear address of the handler's `cld`, and whether an `int3` is there already.
@@ -170,9 +170,7 @@ public final class SyscallConverter: Sendable {
         // RSP, SS — six quadwords at RSP.
         let linear = LinearMemory(context: context, memory: memory)
         if let entry = known.syscallEntry, let bytes = try? linear.read(at: registers.rsp, count: 48) {
-            let frame = (0..<6).map { slot in
-                (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[slot * 8 + $1]) << (8 * $1) }
-            }
+            let frame = (0..<6).map { slot in bytes.littleEndian(UInt64.self, at: slot * 8) ?? 0 }
             if frame[1] == entry && frame[2] & 3 == 3 {
                 try finishSyscall(
                     registers: &registers, userRSP: frame[4], flags: frame[3], resume: entry &+ known.resumeOffset,

@@ -1,3 +1,4 @@
+import GuestMemory
 import KVM
 
 /// Where each state component lives in the standard (non-compacted) XSAVE area (SDM Vol. 1 §13.4).
@@ -80,14 +81,6 @@ public struct XSaveLayout: Equatable, Sendable {
             guard let component = extended[index] else { return [] }
             return [component.offset..<component.offset + component.size]
         }
-    }
-
-    static func load64(_ bytes: [UInt8], at offset: Int) -> UInt64 {
-        (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[offset + $1]) << (8 * UInt64($1)) }
-    }
-
-    static func store64(_ value: UInt64, into bytes: inout [UInt8], at offset: Int) {
-        for i in 0..<8 { bytes[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i))) }
     }
 
     /// Bytes from the start of the area to the end of the last component in `components` (at least the

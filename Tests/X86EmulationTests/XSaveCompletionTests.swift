@@ -55,7 +55,7 @@ import Testing
     }
 
     func header() throws -> UInt64 {
-        XSaveLayout.load64(try areaBytes(512..<520), at: 0)
+        try areaBytes(512..<520).littleEndian(UInt64.self, at: 0) ?? 0
     }
 
     /// The vCPU's state with valid MXCSR (0x1F80) and MXCSR_MASK, `inUse` as XSTATE_BV.
@@ -63,7 +63,7 @@ import Testing
         var state = Self.pattern(seed)
         state.replaceSubrange(24..<32, with: bytes(0x1F80, count: 4) + bytes(0xFFFF, count: 4))
         state.replaceSubrange(512..<576, with: [UInt8](repeating: 0, count: 64))
-        XSaveLayout.store64(inUse, into: &state, at: 512)
+        state.put(inUse, at: 512)
         cpu.xsaveState = state
     }
 
@@ -73,7 +73,7 @@ import Testing
         var image = pattern(seed, count: 0x980)
         image.replaceSubrange(24..<28, with: bytes(mxcsr, count: 4))
         image.replaceSubrange(512..<576, with: [UInt8](repeating: 0, count: 64))
-        XSaveLayout.store64(stateBV, into: &image, at: 512)
+        image.put(stateBV, at: 512)
         return image
     }
 
@@ -113,7 +113,7 @@ import Testing
         }
         #expect(try areaBytes(416..<512) == Array(guestBytes[416..<512]))  // the legacy region's free bytes
         #expect(try areaBytes(520..<576) == Array(guestBytes[520..<576]))  // the header past XSTATE_BV
-        let previousHeader = XSaveLayout.load64(guestBytes, at: 512)
+        let previousHeader = guestBytes.littleEndian(UInt64.self, at: 512) ?? 0
         #expect(try header() == (previousHeader & ~Self.allComponents) | 0b111)
     }
 
@@ -121,7 +121,7 @@ import Testing
         setState(seed: 9, inUse: 0xE7)
         let guestBytes = Self.pattern(100, count: 0x980)
         try memory.write(guestBytes, at: GuestAddress(area))
-        let previousHeader = XSaveLayout.load64(guestBytes, at: 512)
+        let previousHeader = guestBytes.littleEndian(UInt64.self, at: 512) ?? 0
         cpu.regs.rax = 0b100  // AVX only: MXCSR comes along (SDM Vol. 1 §13.7)
         cpu.regs.rdx = 0
         #expect(try run(Self.xsaveopt64) == .completed(mnemonic: "xsaveopt64"))
@@ -160,7 +160,7 @@ import Testing
         #expect(state[160..<416].allSatisfy { $0 == 0 })
         #expect(Array(state[0x240..<0x340]) == Array(image[0x240..<0x340]))
         #expect(state[0x340..<0x980].allSatisfy { $0 == 0 })
-        #expect(XSaveLayout.load64(state, at: 512) & 0xE7 == 0xE7)
+        #expect((state.littleEndian(UInt64.self, at: 512) ?? 0) & 0xE7 == 0xE7)
     }
 
     @Test func xrstorOfAnInitialX87SetsTheControlWord() throws {
@@ -220,7 +220,7 @@ import Testing
         }
 
         var compacted = image
-        XSaveLayout.store64(1 << 63 | 0xE7, into: &compacted, at: 520)
+        compacted.put(UInt64(1) << 63 | 0xE7, at: 520)
         try memory.write(compacted, at: GuestAddress(area))
         try expectFault(Self.xrstor64, 13, 0, "compacted form")
 
@@ -230,7 +230,7 @@ import Testing
         try expectFault(Self.xrstor64, 13, 0, "reserved header bytes")
 
         var unknown = image
-        XSaveLayout.store64(1 << 9, into: &unknown, at: 512)  // PKRU, which XCR0 does not enable
+        unknown.put(UInt64(1) << 9, at: 512)  // PKRU, which XCR0 does not enable
         try memory.write(unknown, at: GuestAddress(area))
         try expectFault(Self.xrstor64, 13, 0, "XSTATE_BV outside XCR0")
 
@@ -302,7 +302,7 @@ import Testing
             if Bool.random(using: &generator) {
                 image.replaceSubrange(520..<536, with: [UInt8](repeating: 0, count: 16))
                 image.replaceSubrange(26..<28, with: [0, 0])
-                XSaveLayout.store64(UInt64.random(in: 0...0xFF, using: &generator) & 0xE7, into: &image, at: 512)
+                image.put(UInt64.random(in: 0...0xFF, using: &generator) & 0xE7, at: 512)
             }
             try memory.write(image, at: GuestAddress(area))
             cpu.regs.rax = UInt64.random(in: 0...UInt64.max, using: &generator)
@@ -311,7 +311,7 @@ import Testing
             cpu.xcr0 = [0x3, 0x7, 0xE7, 0x1].randomElement(using: &generator)!
             cpu.regs.rip = codeAddress
             _ = try run(Bool.random(using: &generator) ? Self.xrstor64 : Self.xsave64)
-            let mxcsr = XSaveLayout.load64(cpu.xsaveState, at: 24) & 0xFFFF_FFFF
+            let mxcsr = cpu.xsaveState.littleEndian(UInt32.self, at: 24) ?? 0
             #expect(mxcsr & ~0xFFFF == 0)
         }
     }

@@ -1,9 +1,9 @@
-/// Little-endian field access on byte arrays, for the fixed-layout structures the boot protocols define
-/// (boot_params, hvm_start_info, ACPI tables, ELF headers). Reads are bounds-checked and return nil
-/// when the field does not fit, so hostile input can never trap.
+/// Little-endian field access on byte arrays, for the fixed-layout structures guests and boot protocols
+/// define (boot_params, hvm_start_info, ACPI tables, ELF headers, exception frames, the XSAVE area).
+/// Reads are bounds-checked and return nil when the field does not fit, so hostile input can never trap.
 extension Array where Element == UInt8 {
     /// The little-endian integer at `offset`, or nil when [offset, offset+size) is not inside the array.
-    func littleEndian<T: FixedWidthInteger>(_: T.Type = T.self, at offset: Int) -> T? {
+    public func littleEndian<T: FixedWidthInteger>(_: T.Type = T.self, at offset: Int) -> T? {
         let size = MemoryLayout<T>.size
         guard offset >= 0, offset <= count - size else { return nil }
         var value: T = 0
@@ -15,7 +15,7 @@ extension Array where Element == UInt8 {
 
     /// Stores `value` little-endian at `offset`. Callers build fixed-size tables, so the offset is
     /// always in range; the precondition guards against a mistake in our own layout constants.
-    mutating func put<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+    public mutating func put<T: FixedWidthInteger>(_ value: T, at offset: Int) {
         let size = MemoryLayout<T>.size
         precondition(offset >= 0 && offset <= count - size, "layout constant out of range")
         for index in 0..<size {
@@ -24,13 +24,13 @@ extension Array where Element == UInt8 {
     }
 
     /// Copies `bytes` to `offset` (fixed layout, see `put`).
-    mutating func put(bytes: some Collection<UInt8>, at offset: Int) {
+    public mutating func put(bytes: some Collection<UInt8>, at offset: Int) {
         precondition(offset >= 0 && offset <= count - bytes.count, "layout constant out of range")
         replaceSubrange(offset..<(offset + bytes.count), with: bytes)
     }
 
     /// `count` bytes starting at `offset`, or nil when they are not all inside the array.
-    func slice(at offset: UInt64, count length: UInt64) -> ArraySlice<UInt8>? {
+    public func slice(at offset: UInt64, count length: UInt64) -> ArraySlice<UInt8>? {
         let (end, overflow) = offset.addingReportingOverflow(length)
         guard !overflow, end <= UInt64(count) else { return nil }
         return self[Int(offset)..<Int(end)]
@@ -39,11 +39,11 @@ extension Array where Element == UInt8 {
 
 extension UInt64 {
     /// `self` rounded up to a multiple of `alignment` (a power of two), or nil on overflow.
-    func alignedUp(to alignment: UInt64) -> UInt64? {
+    public func alignedUp(to alignment: UInt64) -> UInt64? {
         let (sum, overflow) = addingReportingOverflow(alignment - 1)
         return overflow ? nil : sum & ~(alignment - 1)
     }
 
     /// `self` rounded down to a multiple of `alignment` (a power of two).
-    func alignedDown(to alignment: UInt64) -> UInt64 { self & ~(alignment - 1) }
+    public func alignedDown(to alignment: UInt64) -> UInt64 { self & ~(alignment - 1) }
 }
