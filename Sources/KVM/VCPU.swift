@@ -277,26 +277,24 @@ public final class VCPU: @unchecked Sendable {
     /// VM (`payloadEnabled`), KVM sets CR2 when it delivers the fault (KVM_VCPUEVENT_VALID_PAYLOAD);
     /// otherwise CR2 is written first with KVM_SET_SREGS.
     public func injectPageFault(address: UInt64, errorCode: UInt32, payloadEnabled: Bool) throws {
-        var events = kvm_vcpu_events()
-        try kvmIoctl(fd, CKVM_KVM_GET_VCPU_EVENTS(), "KVM_GET_VCPU_EVENTS", &events)
-        events.exception.nr = X86.Vector.pageFault
-        events.exception.has_error_code = 1
-        events.exception.error_code = errorCode
-        if payloadEnabled {
-            // A pending (not yet delivered) exception carries its payload to delivery.
-            events.exception.pending = 1
-            events.exception.injected = 0
-            events.exception_has_payload = 1
-            events.exception_payload = address
-            events.flags = UInt32(KVM_VCPUEVENT_VALID_PAYLOAD)
-        } else {
+        guard payloadEnabled else {
             var special = try specialRegisters()
             special.cr2 = address
             try setSpecialRegisters(special)
-            events.exception.injected = 1
-            events.exception.pending = 0
-            events.flags = 0
+            try injectException(vector: X86.Vector.pageFault, errorCode: errorCode)
+            return
         }
+        var events = kvm_vcpu_events()
+        try kvmIoctl(fd, CKVM_KVM_GET_VCPU_EVENTS(), "KVM_GET_VCPU_EVENTS", &events)
+        // A pending (not yet delivered) exception carries its payload to delivery.
+        events.exception.pending = 1
+        events.exception.injected = 0
+        events.exception.nr = X86.Vector.pageFault
+        events.exception.has_error_code = 1
+        events.exception.error_code = errorCode
+        events.exception_has_payload = 1
+        events.exception_payload = address
+        events.flags = UInt32(KVM_VCPUEVENT_VALID_PAYLOAD)
         try kvmIoctl(fd, CKVM_KVM_SET_VCPU_EVENTS(), "KVM_SET_VCPU_EVENTS", &events)
     }
 

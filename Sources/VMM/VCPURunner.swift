@@ -41,6 +41,7 @@ final class VCPURunner: @unchecked Sendable {
                 return
             }
             machine.statistics.exits.add(1, ordering: .relaxed)
+            guestCPU.beginExit()  // the guest ran: what GuestCPU cached is stale
             do {
                 if let outcome = try handle(exit) {
                     machine.finish(outcome)
@@ -104,7 +105,6 @@ final class VCPURunner: @unchecked Sendable {
     /// The host's emulator gave up on an instruction: either our #PF-entry breakpoint (the syscall
     /// conversion) or an instruction we complete from the register state.
     private func completeFailedInstruction() throws -> MachineExit? {
-        guestCPU.beginExit()
         if let converter = machine.syscallConverter, let patch = converter.patchAddress {
             let rip = try vcpu.registers().rip
             if rip == patch {
@@ -144,7 +144,6 @@ final class VCPURunner: @unchecked Sendable {
         vcpu.completeMSR(failed: false)
         if index == X86.MSR.lstar, let converter = machine.syscallConverter {
             do {
-                guestCPU.beginExit()
                 try converter.lstarWritten(value, context: guestCPU, memory: machine.memory)
             } catch {
                 machine.logger.warning("guest userspace syscalls will fault: \(error)")
@@ -154,7 +153,6 @@ final class VCPURunner: @unchecked Sendable {
     }
 
     private func describeFailure(_ reason: String) -> String {
-        guestCPU.beginExit()
         do {
             return
                 "vCPU \(vcpu.id): \(try FaultReport.capture(reason: reason, context: guestCPU, memory: machine.memory))"
