@@ -21,15 +21,16 @@ struct SyscallRoundTripTests {
     static let kernelStackTop: UInt64 = 0x1_8000
     static let userBase: UInt64 = 0x20_0000
 
-    /// Kernel code at 0x10000: syscall entry at +0x3A, #PF entry at +0x80, other exceptions at +0xA0.
-    static let kernelCode: [UInt8] = {
-        var code: [UInt8] =
-            [0xB9, 0x81, 0x00, 0x00, 0xC0]  // mov ecx, MSR_STAR
+    /// Kernel start-up as Linux does it for `syscall`: STAR (kernel CS 0x10, user base 0x28), LSTAR =
+    /// `syscallEntry`, SFMASK masking TF, IF and DF; then `sysretq` to ring 3 at 0x200000 with RFLAGS
+    /// `userFlags`. 56 bytes.
+    static func enterRing3(syscallEntry: UInt32, userFlags: UInt32 = 0x202) -> [UInt8] {
+        [0xB9, 0x81, 0x00, 0x00, 0xC0]  // mov ecx, MSR_STAR
             + [0xBA, 0x10, 0x00, 0x28, 0x00]  // mov edx, 0x00280010 (user base 0x28, kernel CS 0x10)
             + [0x31, 0xC0]  // xor eax, eax
             + [0x0F, 0x30]  // wrmsr
             + [0xB9, 0x82, 0x00, 0x00, 0xC0]  // mov ecx, MSR_LSTAR
-            + [0xB8, 0x3A, 0x00, 0x01, 0x00, 0x66, 0x90]  // mov eax, 0x1003A; xchg ax, ax
+            + [0xB8] + littleEndian32(syscallEntry)  // mov eax, syscallEntry
             + [0x31, 0xD2]  // xor edx, edx
             + [0x0F, 0x30]  // wrmsr
             + [0xB9, 0x84, 0x00, 0x00, 0xC0]  // mov ecx, MSR_SYSCALL_MASK
@@ -37,8 +38,19 @@ struct SyscallRoundTripTests {
             + [0x31, 0xD2]  // xor edx, edx
             + [0x0F, 0x30]  // wrmsr
             + [0xB9, 0x00, 0x00, 0x20, 0x00]  // mov ecx, 0x200000 (user entry)
-            + [0x41, 0xBB, 0x02, 0x02, 0x00, 0x00]  // mov r11d, 0x202 (IF)
+            + [0x41, 0xBB] + littleEndian32(userFlags)  // mov r11d, userFlags
             + [0x48, 0x0F, 0x07]  // sysretq
+    }
+
+    /// An imm32 or disp32 as the instruction stream holds it.
+    static func littleEndian32(_ value: UInt32) -> [UInt8] {
+        (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }
+    }
+
+    /// Kernel code at 0x10000: syscall entry at +0x3A, #PF entry at +0x80, other exceptions at +0xA0.
+    static func kernelCode(userFlags: UInt32 = 0x202) -> [UInt8] {
+        var code = enterRing3(syscallEntry: UInt32(kernelBase) + 0x3A, userFlags: userFlags)
+        code += [0x66, 0x90]  // xchg ax, ax: pads to the entry
         // syscall_entry (+0x3A):
         code += [0x0F, 0x01, 0xF8]  // swapgs
         code += TinyGuestTests.movDXResultPort64
@@ -63,7 +75,7 @@ struct SyscallRoundTripTests {
         // other exceptions (+0xA0): out 0xDD and stop.
         code += TinyGuestTests.movDXResultPort64 + [0xB0, 0xDD, 0xEE, 0xF4, 0xEB, 0xFD]
         return code
-    }()
+    }
 
     /// User mode reports through a register: this host gives ring 3 no IOPL, so `out` would #GP there.
     static let userCode: [UInt8] =
@@ -117,7 +129,7 @@ struct SyscallRoundTripTests {
 
     @Test func syscallFromRing3ReachesTheKernelAndSysretReturns() throws {
         let port = RecordingPort()
-        let machine = try tinyMachine(code: Self.kernelCode, at: Self.kernelBase, mode: .long, port: port)
+        let machine = try tinyMachine(code: Self.kernelCode(), at: Self.kernelBase, mode: .long, port: port)
         try Self.writeSystemTables(machine.memory)
         try Self.prepareVCPU(machine)
         let exit = try runToExit(machine)
@@ -150,8 +162,7 @@ struct SyscallRoundTripTests {
     /// IOPL and the `out` reaches the port.
     @Test func userModeIOPLIsHonouredOnlyOnHardwareKVM() throws {
         let port = RecordingPort()
-        var kernel = Self.kernelCode
-        kernel[0x31..<0x37] = [0x41, 0xBB, 0x02, 0x32, 0x00, 0x00]  // mov r11d, 0x3202 (IOPL 3, IF)
+        let kernel = Self.kernelCode(userFlags: 0x3202)  // IOPL 3, IF
         let machine = try tinyMachine(code: kernel, at: Self.kernelBase, mode: .long, port: port)
         try Self.writeSystemTables(machine.memory)
         let userOut: [UInt8] = TinyGuestTests.movDXResultPort64 + [0xB0, 0x55, 0xEE, 0xEB, 0xFE]  // out 0x55; jmp $

@@ -22,27 +22,20 @@ struct XSaveTaskSwitchTests {
     static let valueA: UInt8 = 0xA1
     static let valueB: UInt8 = 0xB2
 
-    /// Kernel at 0x10000 (IDT as SyscallRoundTripTests lays it out: #PF at +0x80, others at +0xA0).
-    static func kernelCode(xcr0: UInt8) -> [UInt8] {
-        var code: [UInt8] =
-            [0x0F, 0x20, 0xE0]  // mov rax, cr4
-            + [0x48, 0x0F, 0xBA, 0xE8, 0x12]  // bts rax, 18 (OSXSAVE)
-            + [0x0F, 0x22, 0xE0]  // mov cr4, rax
-            + [0x31, 0xC9, 0x31, 0xD2]  // xor ecx, ecx; xor edx, edx
-            + [0xB8, xcr0, 0x00, 0x00, 0x00]  // mov eax, XCR0
-            + [0x0F, 0x01, 0xD1]  // xsetbv
-            + [0xB9, 0x81, 0x00, 0x00, 0xC0]  // mov ecx, MSR_STAR
-            + [0xBA, 0x10, 0x00, 0x28, 0x00]  // mov edx, 0x00280010
-            + [0x31, 0xC0, 0x0F, 0x30]  // xor eax, eax; wrmsr
-            + [0xB9, 0x82, 0x00, 0x00, 0xC0]  // mov ecx, MSR_LSTAR
-            + [0xB8, 0x00, 0x01, 0x01, 0x00]  // mov eax, 0x10100
-            + [0x31, 0xD2, 0x0F, 0x30]  // xor edx, edx; wrmsr
-            + [0xB9, 0x84, 0x00, 0x00, 0xC0]  // mov ecx, MSR_SYSCALL_MASK
-            + [0xB8, 0x00, 0x07, 0x00, 0x00]  // mov eax, 0x700
-            + [0x31, 0xD2, 0x0F, 0x30]  // xor edx, edx; wrmsr
-            + [0xB9, 0x00, 0x00, 0x20, 0x00]  // mov ecx, 0x200000 (user entry)
-            + [0x41, 0xBB, 0x02, 0x02, 0x00, 0x00]  // mov r11d, 0x202
-            + [0x48, 0x0F, 0x07]  // sysretq
+    /// Kernel at 0x10000 (IDT as SyscallRoundTripTests lays it out: #PF at +0x80, others at +0xA0). With
+    /// `xcr0`, CR4.OSXSAVE is set and XCR0 written first; without, XSAVE stays off, as with `noxsave`.
+    static func kernelCode(xcr0: UInt8?) -> [UInt8] {
+        var code: [UInt8] = []
+        if let xcr0 {
+            code +=
+                [0x0F, 0x20, 0xE0]  // mov rax, cr4
+                + [0x48, 0x0F, 0xBA, 0xE8, 0x12]  // bts rax, 18 (OSXSAVE)
+                + [0x0F, 0x22, 0xE0]  // mov cr4, rax
+                + [0x31, 0xC9, 0x31, 0xD2]  // xor ecx, ecx; xor edx, edx
+                + [0xB8, xcr0, 0x00, 0x00, 0x00]  // mov eax, XCR0
+                + [0x0F, 0x01, 0xD1]  // xsetbv
+        }
+        code += SyscallRoundTripTests.enterRing3(syscallEntry: UInt32(SyscallRoundTripTests.kernelBase) + 0x100)
         code += [UInt8](repeating: 0, count: 0x80 - code.count)
         // #PF entry (+0x80): the CLAC nop site and cld; report the error code, CR2 >> 16 and 0xEE.
         code +=
@@ -78,25 +71,61 @@ struct XSaveTaskSwitchTests {
         return code
     }
 
-    /// Ring 3: set the registers to `value`, then `syscall` with `number`; store them at `slot`.
+    /// Ring 3: YMM1 (and ZMM16) ← `value` in every byte.
+    static func setVectors(_ value: UInt8, avx512: Bool) -> [UInt8] {
+        [0x48, 0xB8] + [UInt8](repeating: value, count: 8)  // movabs rax, value×8
+            + [0xC4, 0xE1, 0xF9, 0x6E, 0xC8]  // vmovq xmm1, rax
+            + [0xC4, 0xE2, 0x7D, 0x59, 0xC9]  // vpbroadcastq ymm1, xmm1
+            + (avx512 ? [0x62, 0xE2, 0xFD, 0x48, 0x7C, 0xC0] : [])  // vpbroadcastq zmm16, rax
+    }
+
+    /// Ring 3: YMM1 to `results` + slot × 0x100, ZMM16 0x40 further.
+    static func storeVectors(slot: UInt32, avx512: Bool) -> [UInt8] {
+        let ymm = UInt32(results) + slot * 0x100
+        let zmm = ymm + 0x40
+        let storeYMM1: [UInt8] = [0xC5, 0xFE, 0x7F, 0x0C, 0x25]  // vmovdqu [disp32], ymm1
+        let storeZMM16: [UInt8] = [0x62, 0xE1, 0xFE, 0x48, 0x7F, 0x04, 0x25]  // vmovdqu64 [disp32], zmm16
+        return storeYMM1 + SyscallRoundTripTests.littleEndian32(ymm)
+            + (avx512 ? storeZMM16 + SyscallRoundTripTests.littleEndian32(zmm) : [])
+    }
+
+    static func syscall(_ number: UInt8) -> [UInt8] { [0xB8, number, 0, 0, 0, 0x0F, 0x05] }
+
+    /// Ring 3: A's values, switch to B, store; B's values, switch to A, store; switch to B, store; exit.
     static func userCode(avx512: Bool) -> [UInt8] {
-        func set(_ value: UInt8) -> [UInt8] {
-            [0x48, 0xB8] + [UInt8](repeating: value, count: 8)  // movabs rax, value×8
-                + [0xC4, 0xE1, 0xF9, 0x6E, 0xC8]  // vmovq xmm1, rax
-                + [0xC4, 0xE2, 0x7D, 0x59, 0xC9]  // vpbroadcastq ymm1, xmm1
-                + (avx512 ? [0x62, 0xE2, 0xFD, 0x48, 0x7C, 0xC0] : [])  // vpbroadcastq zmm16, rax
-        }
-        func syscall(_ number: UInt8) -> [UInt8] { [0xB8, number, 0, 0, 0, 0x0F, 0x05] }
-        func store(_ slot: UInt32) -> [UInt8] {
-            let ymm = UInt32(results) + slot * 0x100
-            let zmm = ymm + 0x40
-            return [0xC5, 0xFE, 0x7F, 0x0C, 0x25] + bytes32(ymm)  // vmovdqu [ymm], ymm1
-                + (avx512 ? [0x62, 0xE1, 0xFE, 0x48, 0x7F, 0x04, 0x25] + bytes32(zmm) : [])  // vmovdqu64 [zmm], zmm16
-        }
-        return set(valueA) + syscall(1) + store(0)  // task B's initial state
-            + set(valueB) + syscall(2) + store(1)  // back in A
-            + syscall(1) + store(2)  // B again
+        setVectors(valueA, avx512: avx512) + syscall(1) + storeVectors(slot: 0, avx512: avx512)  // B's initial state
+            + setVectors(valueB, avx512: avx512) + syscall(2) + storeVectors(slot: 1, avx512: avx512)  // back in A
+            + syscall(1) + storeVectors(slot: 2, avx512: avx512)  // B again
             + [0xBF, 0x55, 0x00, 0x00, 0x00] + syscall(60) + [0xEB, 0xFE]
+    }
+
+    /// Host fact (kvm_pvm): ring 3 runs AVX (and AVX-512) with the host's XCR0 even though the guest kernel
+    /// never set CR4.OSXSAVE or XCR0, so a guest kernel that turns XSAVE off cannot keep its user space
+    /// off those registers. On hardware KVM the first VEX instruction raises #UD (the handler reports
+    /// 0xDD).
+    @Test(.enabled(if: hostFlags.contains("avx"), "needs AVX"))
+    func ringThreeRunsAVXWithoutTheGuestEnablingIt() throws {
+        let avx512 = Self.hostFlags.contains("avx512f")
+        let port = RecordingPort()
+        let machine = try tinyMachine(
+            code: Self.kernelCode(xcr0: nil), at: SyscallRoundTripTests.kernelBase, mode: .long, port: port)
+        try SyscallRoundTripTests.writeSystemTables(machine.memory)
+        let user =
+            Self.setVectors(Self.valueA, avx512: avx512) + Self.storeVectors(slot: 0, avx512: avx512)
+            + Self.syscall(60) + [0xEB, 0xFE]
+        try machine.memory.write(user, at: GuestAddress(SyscallRoundTripTests.userBase))
+        try SyscallRoundTripTests.prepareVCPU(machine)
+        #expect(try runToExit(machine) == .halted(vcpu: 0))
+        guard machine.host.isSoftwareKVM else {
+            #expect(port.bytes == [0xDD])
+            return
+        }
+        #expect(port.bytes == [0x60])
+        let stored = try machine.memory.read(at: GuestAddress(Self.results), length: avx512 ? 0x80 : 0x20)
+        let expected =
+            [UInt8](repeating: Self.valueA, count: 0x20)
+            + (avx512 ? [UInt8](repeating: 0, count: 0x20) + [UInt8](repeating: Self.valueA, count: 0x40) : [])
+        #expect(stored == expected)
     }
 
     /// An xsave onto an absent page faults as the store would: the guest's #PF handler gets error code 2
@@ -114,8 +143,6 @@ struct XSaveTaskSwitchTests {
         #expect(try runToExit(machine) == .halted(vcpu: 0))
         #expect(port.bytes == [0x02, 0x40, 0xEE])
     }
-
-    static func bytes32(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
 
     /// CPU flags the host kernel reports (the guest's ring 3 runs the host's instructions).
     static let hostFlags: Set<Substring> = {
